@@ -1,0 +1,1 @@
+"""Adapters hide vendors: each external system has one small interface, chosen once from settings."""

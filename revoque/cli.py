@@ -1,0 +1,87 @@
+"""Command line: ``python -m revoque.cli migrate | seed | setup | check``.
+
+Every command reads the same settings as the app, and a configuration problem ends with one
+clear line naming the variable and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from revoque.errors import RevoqueError
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr for long commands."""
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_check(_: argparse.Namespace) -> None:
+    from revoque.db import check_database, get_engine
+
+    check_database()
+    print(f"database ok: {get_engine().url.render_as_string(hide_password=True)}")
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from revoque.db import upgrade_database
+
+    upgrade_database()
+    print("database is up to date")
+
+
+def cmd_seed(_: argparse.Namespace) -> None:
+    from revoque.adapters.storage import get_storage
+    from revoque.db import session_scope
+    from revoque.services.seed import seed_demo_catalog
+
+    started = time.perf_counter()
+    with session_scope() as session:
+        report = seed_demo_catalog(session, get_storage(), progress=_progress_bar("seeding"))
+    if report.created:
+        print(f"seeded the demo catalog in {time.perf_counter() - started:.1f}s: {report}")
+    else:
+        print("the store already has products; nothing seeded")
+
+
+def cmd_setup(args: argparse.Namespace) -> None:
+    cmd_migrate(args)
+    cmd_seed(args)
+
+
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], None], str]] = {
+    "check": (cmd_check, "check that DATABASE_URL can be reached"),
+    "migrate": (cmd_migrate, "apply database migrations"),
+    "seed": (cmd_seed, "add the demo catalog if the store has no products"),
+    "setup": (cmd_setup, "migrate, then seed"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m revoque.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text)
+    args = parser.parse_args(argv)
+    try:
+        COMMANDS[args.command][0](args)
+    except RevoqueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

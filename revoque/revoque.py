@@ -1,0 +1,12 @@
+"""The Reflex application: theme, storefront pages, and the non-UI HTTP routes on the backend."""
+
+import reflex as rx
+
+import revoque.pages  # noqa: F401  (registers every page)
+from revoque.api import build_api
+
+app = rx.App(
+    stylesheets=["/styles.css"],
+    api_transformer=build_api(),
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+)

@@ -1,0 +1,513 @@
+"""Catalog reads for the storefront: listings with pagination and sort, product detail, home sections.
+
+Only active products are visible to shoppers. Results are plain dataclasses so pages hold exactly the
+page of data they show, and every price is already formatted in the store currency.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from revoque.adapters.storage import get_storage
+from revoque.errors import NotFound
+from revoque.models import (
+    Brand,
+    Category,
+    Collection,
+    CollectionProduct,
+    Product,
+    ProductImage,
+    ProductOption,
+    ProductOptionValue,
+    ProductStatus,
+    Variant,
+    VariantOptionValue,
+)
+from revoque.services.money import discount_percent, format_money
+from revoque.settings import get_settings
+
+LOW_STOCK_THRESHOLD = 5
+
+
+class SortOrder(StrEnum):
+    NEWEST = "newest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    FEATURED = "featured"
+
+
+SORT_LABELS: dict[str, str] = {
+    SortOrder.NEWEST: "Newest",
+    SortOrder.PRICE_ASC: "Price: low to high",
+    SortOrder.PRICE_DESC: "Price: high to low",
+    SortOrder.FEATURED: "Featured",
+}
+
+
+@dataclass
+class Crumb:
+    label: str
+    href: str
+
+
+@dataclass
+class ProductCard:
+    id: int
+    slug: str
+    title: str
+    brand: str
+    href: str
+    image_url: str
+    image_alt: str
+    price_text: str
+    compare_text: str
+    discount: int
+    in_stock: bool
+
+
+@dataclass
+class ProductPage:
+    items: list[ProductCard]
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    sort: str
+
+
+@dataclass
+class CategoryTile:
+    slug: str
+    name: str
+    href: str
+    image_url: str
+    product_count: int
+
+
+@dataclass
+class CollectionInfo:
+    slug: str
+    title: str
+    description: str
+    href: str
+    image_url: str
+
+
+@dataclass
+class CategoryInfo:
+    slug: str
+    name: str
+    description: str
+    breadcrumbs: list[Crumb]
+    children: list[CategoryTile]
+
+
+@dataclass
+class VariantInfo:
+    id: int
+    sku: str
+    title: str
+    values: list[str]
+    price_text: str
+    compare_text: str
+    discount: int
+    stock: int
+    stock_label: str
+    in_stock: bool
+
+
+@dataclass
+class OptionInfo:
+    name: str
+    values: list[str]
+
+
+@dataclass
+class ImageInfo:
+    url: str
+    alt: str
+
+
+@dataclass
+class ProductDetail:
+    id: int
+    slug: str
+    title: str
+    description: str
+    brand: str
+    breadcrumbs: list[Crumb]
+    images: list[ImageInfo]
+    options: list[OptionInfo]
+    variants: list[VariantInfo]
+    price_range_text: str
+
+
+@dataclass
+class HomeSections:
+    featured: list[ProductCard] = field(default_factory=list)
+    new_arrivals: list[ProductCard] = field(default_factory=list)
+    categories: list[CategoryTile] = field(default_factory=list)
+    collections: list[CollectionInfo] = field(default_factory=list)
+
+
+def money(minor: int) -> str:
+    return format_money(minor, get_settings().store_currency)
+
+
+def _image_url(key: str | None) -> str:
+    return get_storage().public_url(key) if key else "/placeholder.svg"
+
+
+def product_href(slug: str) -> str:
+    return f"/product/{slug}"
+
+
+def category_href(slug: str) -> str:
+    return f"/category/{slug}"
+
+
+def collection_href(slug: str) -> str:
+    return f"/collection/{slug}"
+
+
+def stock_label(stock: int, track_inventory: bool = True) -> str:
+    """What a shopper reads next to the price; low stock nudges without lying."""
+    if not track_inventory:
+        return "In stock"
+    if stock <= 0:
+        return "Out of stock"
+    if stock <= LOW_STOCK_THRESHOLD:
+        return f"Only {stock} left"
+    return "In stock"
+
+
+def clamp_page(page: int, total: int, page_size: int) -> tuple[int, int]:
+    """Out-of-range page numbers land on the nearest real page; an empty listing has one page."""
+    pages = max(1, math.ceil(total / page_size))
+    return min(max(1, page), pages), pages
+
+
+# --- categories -------------------------------------------------------------------------------
+
+
+def _all_categories(session: Session) -> list[Category]:
+    return list(session.exec(select(Category).order_by(Category.position, Category.name)))
+
+
+def _descendant_ids(categories: Sequence[Category], root_id: int) -> list[int]:
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for category in categories:
+        children[category.parent_id].append(category.id)
+    found, stack = [], [root_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children[current])
+    return found
+
+
+def _breadcrumbs(categories: Sequence[Category], category_id: int | None) -> list[Crumb]:
+    by_id = {c.id: c for c in categories}
+    trail: list[Crumb] = []
+    while category_id is not None and category_id in by_id and len(trail) < 20:
+        category = by_id[category_id]
+        trail.append(Crumb(category.name, category_href(category.slug)))
+        category_id = category.parent_id
+    return [Crumb("Home", "/"), *reversed(trail)]
+
+
+def _active_counts_by_category(session: Session) -> dict[int, int]:
+    rows = session.exec(
+        select(Product.category_id, func.count())
+        .where(Product.status == ProductStatus.ACTIVE)
+        .group_by(Product.category_id)
+    )
+    return {category_id: count for category_id, count in rows if category_id is not None}
+
+
+def _tiles(categories: Sequence[Category], wanted: Iterable[Category], counts: dict[int, int]) -> list[CategoryTile]:
+    return [
+        CategoryTile(
+            slug=c.slug,
+            name=c.name,
+            href=category_href(c.slug),
+            image_url=_image_url(c.image_key),
+            product_count=sum(counts.get(i, 0) for i in _descendant_ids(categories, c.id)),
+        )
+        for c in wanted
+    ]
+
+
+def top_categories(session: Session) -> list[CategoryTile]:
+    """Top-level categories for the header menu and home tiles, with their visible product counts."""
+    categories = _all_categories(session)
+    roots = [c for c in categories if c.parent_id is None]
+    return _tiles(categories, roots, _active_counts_by_category(session))
+
+
+def get_category(session: Session, slug: str) -> CategoryInfo:
+    categories = _all_categories(session)
+    category = next((c for c in categories if c.slug == slug), None)
+    if category is None:
+        raise NotFound(f"There is no category called “{slug}”.")
+    children = [c for c in categories if c.parent_id == category.id]
+    return CategoryInfo(
+        slug=category.slug,
+        name=category.name,
+        description=category.description,
+        breadcrumbs=_breadcrumbs(categories, category.id),
+        children=_tiles(categories, children, _active_counts_by_category(session)),
+    )
+
+
+# --- collections ------------------------------------------------------------------------------
+
+
+def _collection_info(collection: Collection) -> CollectionInfo:
+    return CollectionInfo(
+        slug=collection.slug,
+        title=collection.title,
+        description=collection.description,
+        href=collection_href(collection.slug),
+        image_url=_image_url(collection.image_key),
+    )
+
+
+def list_collections(session: Session) -> list[CollectionInfo]:
+    rows = session.exec(select(Collection).order_by(Collection.position, Collection.title))
+    return [_collection_info(c) for c in rows]
+
+
+def get_collection(session: Session, slug: str) -> CollectionInfo:
+    collection = session.exec(select(Collection).where(Collection.slug == slug)).first()
+    if collection is None:
+        raise NotFound(f"There is no collection called “{slug}”.")
+    return _collection_info(collection)
+
+
+# --- listings ---------------------------------------------------------------------------------
+
+
+def _cards(session: Session, products: Sequence[Product]) -> list[ProductCard]:
+    """Build cards for one page of products with three small queries (brands, images, variants)."""
+    ids = [p.id for p in products]
+    if not ids:
+        return []
+    brand_ids = {p.brand_id for p in products if p.brand_id}
+    brands = {b.id: b.name for b in session.exec(select(Brand).where(col(Brand.id).in_(brand_ids)))}
+    first_images: dict[int, ProductImage] = {}
+    for image in session.exec(
+        select(ProductImage).where(col(ProductImage.product_id).in_(ids)).order_by(ProductImage.position)
+    ):
+        first_images.setdefault(image.product_id, image)
+    variants: dict[int, list[Variant]] = defaultdict(list)
+    for variant in session.exec(select(Variant).where(col(Variant.product_id).in_(ids))):
+        variants[variant.product_id].append(variant)
+    return [_card(p, brands.get(p.brand_id, ""), first_images.get(p.id), variants[p.id]) for p in products]
+
+
+def _card(product: Product, brand: str, image: ProductImage | None, variants: list[Variant]) -> ProductCard:
+    cheapest = min(variants, key=lambda v: v.price, default=None)
+    compare_at = cheapest.compare_at_price if cheapest else None
+    price = product.price_min
+    price_text = money(price) if product.price_min == product.price_max else f"From {money(price)}"
+    saving = discount_percent(price, compare_at)
+    return ProductCard(
+        id=product.id,
+        slug=product.slug,
+        title=product.title,
+        brand=brand,
+        href=product_href(product.slug),
+        image_url=_image_url(image.storage_key if image else None),
+        image_alt=image.alt if image else product.title,
+        price_text=price_text,
+        compare_text=money(compare_at) if saving else "",
+        discount=saving,
+        in_stock=any(v.stock_on_hand > 0 or not v.track_inventory for v in variants),
+    )
+
+
+def _order_by(sort: SortOrder):
+    if sort is SortOrder.PRICE_ASC:
+        return (col(Product.price_min).asc(), col(Product.id).asc())
+    if sort is SortOrder.PRICE_DESC:
+        return (col(Product.price_min).desc(), col(Product.id).desc())
+    return (col(Product.created_at).desc(), col(Product.id).desc())
+
+
+def parse_sort(value: str | None, default: SortOrder = SortOrder.NEWEST) -> SortOrder:
+    """Unknown sort names fall back to the default instead of failing a shopper's page."""
+    try:
+        return SortOrder(value) if value else default
+    except ValueError:
+        return default
+
+
+def list_products(
+    session: Session,
+    *,
+    category_slug: str | None = None,
+    collection_slug: str | None = None,
+    query: str | None = None,
+    sort: SortOrder = SortOrder.NEWEST,
+    page: int = 1,
+    page_size: int | None = None,
+) -> ProductPage:
+    """One page of active products, filtered by category subtree, collection or title words."""
+    page_size = page_size or get_settings().page_size
+    statement = select(Product).where(Product.status == ProductStatus.ACTIVE)
+    if category_slug:
+        categories = _all_categories(session)
+        root = next((c for c in categories if c.slug == category_slug), None)
+        if root is None:
+            raise NotFound(f"There is no category called “{category_slug}”.")
+        statement = statement.where(col(Product.category_id).in_(_descendant_ids(categories, root.id)))
+    if collection_slug:
+        collection = session.exec(select(Collection).where(Collection.slug == collection_slug)).first()
+        if collection is None:
+            raise NotFound(f"There is no collection called “{collection_slug}”.")
+        statement = statement.join(CollectionProduct, CollectionProduct.product_id == Product.id).where(
+            CollectionProduct.collection_id == collection.id
+        )
+    for word in (query or "").split()[:8]:
+        statement = statement.where(col(Product.title).ilike(f"%{_escape_like(word)}%", escape="\\"))
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    page, pages = clamp_page(page, total, page_size)
+    if sort is SortOrder.FEATURED and collection_slug:
+        ordering = (col(CollectionProduct.position).asc(), col(Product.id).asc())
+    elif sort is SortOrder.FEATURED:
+        ordering = (col(Product.featured).desc(), *_order_by(SortOrder.NEWEST))
+    else:
+        ordering = _order_by(sort)
+    products = session.exec(statement.order_by(*ordering).offset((page - 1) * page_size).limit(page_size)).all()
+    return ProductPage(_cards(session, products), total, page, pages, page_size, sort.value)
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def home_sections(session: Session, limit: int = 8) -> HomeSections:
+    active = select(Product).where(Product.status == ProductStatus.ACTIVE)
+    featured = session.exec(
+        active.where(col(Product.featured).is_(True)).order_by(col(Product.created_at).desc()).limit(limit)
+    ).all()
+    newest = session.exec(active.order_by(*_order_by(SortOrder.NEWEST)).limit(limit)).all()
+    return HomeSections(
+        featured=_cards(session, featured),
+        new_arrivals=_cards(session, newest),
+        categories=top_categories(session),
+        collections=list_collections(session),
+    )
+
+
+# --- product detail ---------------------------------------------------------------------------
+
+
+def get_product(session: Session, slug: str) -> ProductDetail:
+    """Everything the product page shows; drafts and archived products are not found."""
+    product = session.exec(select(Product).where(Product.slug == slug, Product.status == ProductStatus.ACTIVE)).first()
+    if product is None:
+        raise NotFound(f"There is no product called “{slug}”.")
+    brand = session.get(Brand, product.brand_id) if product.brand_id else None
+    images = session.exec(
+        select(ProductImage).where(ProductImage.product_id == product.id).order_by(ProductImage.position)
+    ).all()
+    options, value_names = _options(session, product.id)
+    variants = session.exec(
+        select(Variant).where(Variant.product_id == product.id).order_by(Variant.position, Variant.id)
+    ).all()
+    values_by_variant = _variant_values(session, [v.id for v in variants], value_names)
+    price_range = money(product.price_min)
+    if product.price_max != product.price_min:
+        price_range += f" – {money(product.price_max)}"
+    return ProductDetail(
+        id=product.id,
+        slug=product.slug,
+        title=product.title,
+        description=product.description,
+        brand=brand.name if brand else "",
+        breadcrumbs=[*_breadcrumbs(_all_categories(session), product.category_id), Crumb(product.title, "")],
+        images=[ImageInfo(_image_url(i.storage_key), i.alt or product.title) for i in images]
+        or [ImageInfo(_image_url(None), product.title)],
+        options=options,
+        variants=[_variant_info(v, values_by_variant.get(v.id, []), options) for v in variants],
+        price_range_text=price_range,
+    )
+
+
+def _options(session: Session, product_id: int) -> tuple[list[OptionInfo], dict[int, tuple[int, str]]]:
+    """The product's options in order, and each option value's (option position, text) by id."""
+    rows = session.exec(
+        select(ProductOption, ProductOptionValue)
+        .join(ProductOptionValue, ProductOptionValue.option_id == ProductOption.id)
+        .where(ProductOption.product_id == product_id)
+        .order_by(ProductOption.position, ProductOption.id, ProductOptionValue.position, ProductOptionValue.id)
+    ).all()
+    options: dict[int, OptionInfo] = {}
+    value_names: dict[int, tuple[int, str]] = {}
+    for option, value in rows:
+        info = options.setdefault(option.id, OptionInfo(option.name, []))
+        info.values.append(value.value)
+        value_names[value.id] = (list(options).index(option.id), value.value)
+    return list(options.values()), value_names
+
+
+def _variant_values(
+    session: Session, variant_ids: list[int], value_names: dict[int, tuple[int, str]]
+) -> dict[int, list[str]]:
+    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for link in session.exec(select(VariantOptionValue).where(col(VariantOptionValue.variant_id).in_(variant_ids))):
+        if link.option_value_id in value_names:
+            found[link.variant_id].append(value_names[link.option_value_id])
+    return {vid: [text for _, text in sorted(pairs)] for vid, pairs in found.items()}
+
+
+def _variant_info(variant: Variant, values: list[str], options: list[OptionInfo]) -> VariantInfo:
+    saving = discount_percent(variant.price, variant.compare_at_price)
+    in_stock = variant.stock_on_hand > 0 or not variant.track_inventory
+    return VariantInfo(
+        id=variant.id,
+        sku=variant.sku,
+        title=variant.title or " / ".join(values),
+        values=values if len(values) == len(options) else [],
+        price_text=money(variant.price),
+        compare_text=money(variant.compare_at_price) if saving else "",
+        discount=saving,
+        stock=variant.stock_on_hand,
+        stock_label=stock_label(variant.stock_on_hand, variant.track_inventory),
+        in_stock=in_stock,
+    )
+
+
+def find_variant(detail: ProductDetail, selection: Sequence[str]) -> VariantInfo | None:
+    """The variant whose option values equal the shopper's selection (None for an impossible combo)."""
+    if not detail.options:
+        return detail.variants[0] if detail.variants else None
+    return next((v for v in detail.variants if v.values == list(selection)), None)
+
+
+def default_selection(detail: ProductDetail) -> list[str]:
+    """Start on the first variant in stock so the page opens on something buyable."""
+    variant = next((v for v in detail.variants if v.in_stock and v.values), None) or next(
+        (v for v in detail.variants if v.values), None
+    )
+    return list(variant.values) if variant else [o.values[0] for o in detail.options if o.values]
+
+
+def refresh_price_range(session: Session, product_id: int) -> None:
+    """Keep the denormalised price range in step after variants change (listings sort by it)."""
+    low, high = session.exec(
+        select(func.min(Variant.price), func.max(Variant.price)).where(Variant.product_id == product_id)
+    ).one()
+    product = session.get(Product, product_id)
+    if product is not None:
+        product.price_min, product.price_max = low or 0, high or 0
+        session.add(product)

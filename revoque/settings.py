@@ -1,0 +1,62 @@
+"""Every setting of the store, read from the environment once.
+
+Embedded defaults let a fresh machine run the whole store with no services; setting the
+production variables (see README's configuration table) swaps in the real engines.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Typed settings; names match the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "data")
+    database_url: str = ""
+    redis_url: str = ""
+    redis_prefix: str = "revoque"
+    store_name: str = "Revoque"
+    store_currency: str = "NGN"
+    store_locale: str = "en-NG"
+    store_tagline: str = "Everyday goods, delivered across Nigeria"
+    page_size: int = Field(default=24, ge=1, le=100)
+    job_threads: int = Field(default=4, ge=1, le=64)
+    cache_ttl_seconds: int = Field(default=300, ge=0)
+    secret_key: str = "dev-secret-change-me"
+
+    @field_validator("store_currency")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("STORE_CURRENCY must be a three-letter ISO 4217 code such as NGN")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the psycopg 3 driver named, so plain postgres:// URLs work."""
+        url = self.database_url.strip() or f"sqlite:///{self.data_dir / 'revoque.db'}"
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def media_dir(self) -> Path:
+        """Where the local file store keeps product images and other files."""
+        return self.data_dir / "media"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()
