@@ -4,9 +4,10 @@ import reflex as rx
 
 import revoque.pages  # noqa: F401  (registers every page)
 from revoque.api import build_api
+from revoque.api.status import CatalogNotFoundStatus
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    api_transformer=build_api(),
+    api_transformer=[build_api(), CatalogNotFoundStatus],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )

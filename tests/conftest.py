@@ -42,12 +42,14 @@ def use_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
 
 def reset_caches() -> None:
     from revoque.adapters.cache import get_cache
+    from revoque.adapters.queue import get_queue
     from revoque.adapters.storage import get_storage
 
     reset_engines()
     get_settings.cache_clear()
     get_storage.cache_clear()
     get_cache.cache_clear()
+    get_queue.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -511,3 +511,16 @@ def refresh_price_range(session: Session, product_id: int) -> None:
     if product is not None:
         product.price_min, product.price_max = low or 0, high or 0
         session.add(product)
+
+
+def slug_exists(session: Session, kind: str, slug: str) -> bool:
+    """Whether /<kind>/<slug> names something a shopper can see (drives the HTTP 404 status)."""
+    if kind == "product":
+        statement = select(Product.id).where(Product.slug == slug, Product.status == ProductStatus.ACTIVE)
+    elif kind == "category":
+        statement = select(Category.id).where(Category.slug == slug)
+    elif kind == "collection":
+        statement = select(Collection.id).where(Collection.slug == slug)
+    else:
+        return False
+    return session.exec(statement.limit(1)).first() is not None

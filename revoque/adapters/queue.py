@@ -1,0 +1,317 @@
+"""Background jobs: RQ on Redis when REDIS_URL is set, else a thread pool in this process.
+
+Callers see one interface and the same job functions (module-level functions in revoque.jobs) in
+both modes. Jobs are enqueued after the transaction that produced their data commits
+(``enqueue_after_commit``), so a worker never reads rows that are not there yet or were rolled back.
+A ``job_id`` names the work ("reindex-product-42"): while a job with that id is waiting or running,
+enqueueing it again returns the existing job instead of queueing the same work twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, Protocol
+
+import redis
+from rq import Queue, Retry, Worker
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from revoque.adapters.redis_conn import redis_client
+from revoque.errors import RevoqueError
+from revoque.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = "default"
+RESULT_POLL_SECONDS = 0.05
+_PENDING_STATUSES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED}
+_FAILED_STATUSES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]+")
+_NOT_JOB_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class JobFailed(RevoqueError):
+    """A job raised (after its retries, in RQ mode) or was stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """What the health check reports: who runs jobs and how many are waiting."""
+
+    mode: Literal["inline", "rq"]
+    workers: int
+    queued: int
+
+
+class JobHandle(Protocol):
+    """A submitted job: its id and a way to wait for its return value."""
+
+    @property
+    def id(self) -> str: ...
+
+    def result(self, timeout: float = 30.0) -> Any:
+        """The job's return value; raises JobFailed if it failed, TimeoutError if not done in time."""
+        ...
+
+
+class JobQueue(Protocol):
+    mode: Literal["inline", "rq"]
+
+    def enqueue(
+        self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any
+    ) -> JobHandle:
+        """Run ``func(*args, **kwargs)`` in the background; ``job_id`` deduplicates pending work."""
+        ...
+
+    def status(self) -> QueueStatus: ...
+
+
+def queue_name(name: str = DEFAULT_QUEUE) -> str:
+    """RQ queue names carry REDIS_PREFIX so several stores (or test runs) can share one Redis."""
+    return f"{get_settings().redis_prefix}:{name}"
+
+
+def _check_job(func: Callable[..., Any], job_id: str | None) -> None:
+    """Apply RQ's limits in both modes, so code that would only work inline never reaches
+    production: workers import jobs by dotted name (no lambdas or closures), and RQ job ids are
+    letters, digits, dashes and underscores."""
+    qualname = getattr(func, "__qualname__", "")
+    if not getattr(func, "__module__", None) or not qualname or "<" in qualname:
+        raise TypeError(f"Jobs must be module-level functions (see revoque.jobs), got {func!r}")
+    if job_id is not None and not _JOB_ID.fullmatch(job_id):
+        raise ValueError(f"Job id {job_id!r} may only contain letters, digits, '-' and '_'")
+
+
+class RQJobHandle:
+    def __init__(self, job: Job) -> None:
+        self._job = job
+
+    @property
+    def id(self) -> str:
+        return self._job.id
+
+    def result(self, timeout: float = 30.0) -> Any:
+        # Polls rather than blocking on the result stream: the shared client's read timeout is short.
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self._job.get_status(refresh=True)
+            if status == JobStatus.FINISHED:
+                return self._job.return_value(refresh=True)
+            if status in _FAILED_STATUSES:
+                latest = self._job.latest_result()
+                reason = latest.exc_string if latest and latest.exc_string else status.value
+                raise JobFailed(f"Job {self.id} failed: {reason}")
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"Job {self.id} did not finish within {timeout:g}s (status {status.value})"
+                )
+            time.sleep(RESULT_POLL_SECONDS)
+
+
+class RQQueue:
+    """Jobs in Redis for any number of ``python -m revoque.worker`` processes; a failing job is
+    retried three times with growing pauses (the worker runs RQ's scheduler for the pauses)."""
+
+    mode: Literal["inline", "rq"] = "rq"
+    retry = Retry(max=3, interval=[5, 30, 120])
+
+    def __init__(self, connection: redis.Redis, name: str, id_prefix: str) -> None:
+        self.connection = connection
+        self.queue = Queue(name, connection=connection)
+        self._id_prefix = _NOT_JOB_ID_CHARS.sub("-", id_prefix)
+
+    def enqueue(
+        self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any
+    ) -> JobHandle:
+        _check_job(func, job_id)
+        if job_id is None:
+            return RQJobHandle(self._enqueue(func, args, kwargs, job_id=self._job_id(uuid.uuid4().hex)))
+        full_id = self._job_id(job_id)
+        pending = self._pending_job(full_id)
+        if pending is not None:
+            return RQJobHandle(pending)
+        try:
+            return RQJobHandle(self._enqueue(func, args, kwargs, job_id=full_id))
+        except DuplicateJobError:
+            # Another process enqueued the same work between our check and our enqueue.
+            return RQJobHandle(Job.fetch(full_id, connection=self.connection))
+
+    def status(self) -> QueueStatus:
+        return QueueStatus(mode="rq", workers=self._live_worker_count(), queued=self.queue.count)
+
+    def _job_id(self, name: str) -> str:
+        """RQ keys jobs by id alone (``rq:job:<id>``), so ids carry REDIS_PREFIX like queue names."""
+        return f"{self._id_prefix}-{name}"
+
+    def _enqueue(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str
+    ) -> Job:
+        return self.queue.enqueue_call(
+            func, args=args, kwargs=kwargs, job_id=job_id, unique=True, retry=self.retry
+        )
+
+    def _pending_job(self, job_id: str) -> Job | None:
+        """The waiting or running job with this id; a finished or failed one is cleared so the work
+        can run again (RQ keeps finished jobs for a while, and ids are unique while they exist)."""
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+        except NoSuchJobError:
+            return None
+        if job.get_status(refresh=False) in _PENDING_STATUSES:
+            return job
+        job.delete()
+        return None
+
+    def _live_worker_count(self) -> int:
+        """Workers that crash stay listed until RQ cleans up; count only those whose key is alive."""
+        keys = Worker.all_keys(queue=self.queue)
+        return int(self.connection.exists(*keys)) if keys else 0
+
+
+class InlineJobHandle:
+    def __init__(self, job_id: str, future: Future[Any]) -> None:
+        self._id = job_id
+        self._future = future
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    def result(self, timeout: float = 30.0) -> Any:
+        try:
+            return self._future.result(timeout=timeout)
+        except Exception as exc:
+            if not self._future.done():
+                raise TimeoutError(f"Job {self.id} did not finish within {timeout:g}s") from None
+            raise JobFailed(f"Job {self.id} failed: {exc!r}") from exc
+
+
+class InlineQueue:
+    """The embedded default: the same job functions on a thread pool in this process. Failures
+    are logged with their traceback (there is no RQ failed-job registry to look in)."""
+
+    mode: Literal["inline", "rq"] = "inline"
+
+    def __init__(self, threads: int) -> None:
+        self._threads = threads
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="revoque-job")
+        self._lock = threading.Lock()
+        self._pending: dict[str, InlineJobHandle] = {}
+        self._waiting = 0
+
+    def enqueue(
+        self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any
+    ) -> JobHandle:
+        _check_job(func, job_id)
+        with self._lock:
+            if job_id is not None and job_id in self._pending:
+                return self._pending[job_id]
+            handle_id = job_id or uuid.uuid4().hex
+            future = self._executor.submit(self._run, handle_id, func, args, kwargs)
+            self._waiting += 1
+            handle = InlineJobHandle(handle_id, future)
+            if job_id is not None:
+                self._pending[job_id] = handle
+                future.add_done_callback(lambda _future: self._forget(job_id, handle))
+            return handle
+
+    def status(self) -> QueueStatus:
+        return QueueStatus(mode="inline", workers=self._threads, queued=self._waiting)
+
+    def _run(
+        self, job_id: str, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        with self._lock:
+            self._waiting -= 1
+        try:
+            return func(*args, **kwargs)
+        except Exception:
+            log.exception("Job %s (%s.%s) failed", job_id, func.__module__, func.__qualname__)
+            raise
+
+    def _forget(self, job_id: str, handle: InlineJobHandle) -> None:
+        with self._lock:
+            if self._pending.get(job_id) is handle:
+                del self._pending[job_id]
+
+
+@lru_cache(maxsize=1)
+def get_queue() -> JobQueue:
+    """The process-wide job queue, chosen once from settings (tests call ``get_queue.cache_clear()``)."""
+    settings = get_settings()
+    if settings.redis_url.strip():
+        return RQQueue(redis_client(), queue_name(), id_prefix=settings.redis_prefix)
+    return InlineQueue(settings.job_threads)
+
+
+# --- enqueue after commit -------------------------------------------------------------------
+
+_AFTER_COMMIT_KEY = "revoque.after_commit_jobs"
+
+
+@dataclass(frozen=True)
+class _DeferredJob:
+    transaction: SessionTransaction | None
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+def enqueue_after_commit(session: Session, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Enqueue ``func(*args, **kwargs)`` once ``session``'s outermost transaction commits; drop it
+    if that transaction (or the savepoint it was registered in) rolls back. ``job_id=`` is passed
+    on to ``JobQueue.enqueue``."""
+    _check_job(func, kwargs.get("job_id"))
+    if _AFTER_COMMIT_KEY not in session.info:
+        session.info[_AFTER_COMMIT_KEY] = []
+        event.listen(session, "after_commit", _enqueue_deferred)
+        event.listen(session, "after_soft_rollback", _drop_rolled_back)
+        event.listen(session, "after_transaction_end", _drop_leftovers)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info[_AFTER_COMMIT_KEY].append(_DeferredJob(transaction, func, args, kwargs))
+
+
+def _enqueue_deferred(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the data is not committed yet
+    jobs, session.info[_AFTER_COMMIT_KEY] = session.info[_AFTER_COMMIT_KEY], []
+    for job in jobs:
+        try:
+            get_queue().enqueue(job.func, *job.args, **job.kwargs)
+        except Exception:
+            # The data is committed: raising here would make the caller report a failure that did
+            # not happen (and retry it). Log loudly instead; jobs are idempotent and can be re-run.
+            log.exception("Could not enqueue %s.%s after commit", job.func.__module__, job.func.__qualname__)
+
+
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    session.info[_AFTER_COMMIT_KEY] = [
+        job for job in session.info[_AFTER_COMMIT_KEY] if not _within(job.transaction, previous_transaction)
+    ]
+
+
+def _drop_leftovers(session: Session, transaction: SessionTransaction) -> None:
+    """Closing a session without commit rolls back without a rollback event; forget its jobs."""
+    if transaction.parent is None:
+        session.info[_AFTER_COMMIT_KEY] = []
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    """Whether ``transaction`` is ``ancestor`` or nested inside it. None (registered before the
+    session began a transaction) belongs to the next outermost transaction as a whole."""
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False

@@ -1,0 +1,16 @@
+"""Job functions run by RQ workers or, in the embedded mode, by the in-process thread pool.
+
+Jobs are thin: they open their own session and call services, so the same rules apply as in a
+request. They must be idempotent and safe to retry, because RQ retries failures and a job id may
+run again after a crash. Arguments are ids and plain values, never ORM objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def echo(value: Any) -> Any:
+    """The queue round-trip probe used by ``/api/health?deep=1`` and the queue tests: it proves a
+    job travels from the web process through the broker to a worker and its result comes back."""
+    return value
