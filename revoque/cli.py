@@ -15,13 +15,20 @@ from revoque.errors import RevoqueError
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
-    """A one-line progress bar on stderr for long commands."""
+    """A progress bar on stderr: redrawn in place on a terminal, a line per quarter in logs."""
+    interactive = sys.stderr.isatty()
+    shown = {"step": -1}
 
     def show(done: int, total: int) -> None:
         width = 30
         filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
+        step = filled if interactive else 4 * done // max(total, 1)
+        if step == shown["step"] and done < total:
+            return
+        shown["step"] = step
+        bar = f"{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        sys.stderr.write(f"\r{bar}" if interactive else f"{bar}\n")
+        if interactive and done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
