@@ -9,7 +9,6 @@ _settings = get_settings()
 
 config = rx.Config(
     app_name="revoque",
-    db_url=_settings.sqlalchemy_url,
     redis_url=_settings.redis_url or None,
     telemetry_enabled=False,
     show_built_with_reflex=False,

@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from revoque.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,12 +28,10 @@ class Settings(BaseSettings):
     redis_prefix: str = "revoque"
     store_name: str = "Revoque"
     store_currency: str = "NGN"
-    store_locale: str = "en-NG"
     store_tagline: str = "Everyday goods, delivered across Nigeria"
-    page_size: int = Field(default=24, ge=1, le=100)
+    page_size: int = Field(default=16, ge=1, le=100)
     job_threads: int = Field(default=4, ge=1, le=64)
     cache_ttl_seconds: int = Field(default=300, ge=0)
-    secret_key: str = "dev-secret-change-me"
 
     @field_validator("store_currency")
     @classmethod
@@ -59,4 +59,8 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"Invalid configuration: {problems}") from exc

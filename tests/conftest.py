@@ -16,7 +16,8 @@ import pytest
 from revoque.db import reset_engines, upgrade_database
 from revoque.settings import get_settings
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE_KINDS = ["sqlite", "postgresql"]
 
 

@@ -68,9 +68,7 @@ class JobHandle(Protocol):
 class JobQueue(Protocol):
     mode: Literal["inline", "rq"]
 
-    def enqueue(
-        self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any
-    ) -> JobHandle:
+    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> JobHandle:
         """Run ``func(*args, **kwargs)`` in the background; ``job_id`` deduplicates pending work."""
         ...
 
@@ -113,9 +111,7 @@ class RQJobHandle:
                 reason = latest.exc_string if latest and latest.exc_string else status.value
                 raise JobFailed(f"Job {self.id} failed: {reason}")
             if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"Job {self.id} did not finish within {timeout:g}s (status {status.value})"
-                )
+                raise TimeoutError(f"Job {self.id} did not finish within {timeout:g}s (status {status.value})")
             time.sleep(RESULT_POLL_SECONDS)
 
 
@@ -131,9 +127,7 @@ class RQQueue:
         self.queue = Queue(name, connection=connection)
         self._id_prefix = _NOT_JOB_ID_CHARS.sub("-", id_prefix)
 
-    def enqueue(
-        self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any
-    ) -> JobHandle:
+    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> JobHandle:
         _check_job(func, job_id)
         if job_id is None:
             return RQJobHandle(self._enqueue(func, args, kwargs, job_id=self._job_id(uuid.uuid4().hex)))
@@ -154,12 +148,8 @@ class RQQueue:
         """RQ keys jobs by id alone (``rq:job:<id>``), so ids carry REDIS_PREFIX like queue names."""
         return f"{self._id_prefix}-{name}"
 
-    def _enqueue(
-        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str
-    ) -> Job:
-        return self.queue.enqueue_call(
-            func, args=args, kwargs=kwargs, job_id=job_id, unique=True, retry=self.retry
-        )
+    def _enqueue(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str) -> Job:
+        return self.queue.enqueue_call(func, args=args, kwargs=kwargs, job_id=job_id, unique=True, retry=self.retry)
 
     def _pending_job(self, job_id: str) -> Job | None:
         """The waiting or running job with this id; a finished or failed one is cleared so the work
@@ -210,9 +200,7 @@ class InlineQueue:
         self._pending: dict[str, InlineJobHandle] = {}
         self._waiting = 0
 
-    def enqueue(
-        self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any
-    ) -> JobHandle:
+    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> JobHandle:
         _check_job(func, job_id)
         with self._lock:
             if job_id is not None and job_id in self._pending:
@@ -229,9 +217,7 @@ class InlineQueue:
     def status(self) -> QueueStatus:
         return QueueStatus(mode="inline", workers=self._threads, queued=self._waiting)
 
-    def _run(
-        self, job_id: str, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    def _run(self, job_id: str, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         with self._lock:
             self._waiting -= 1
         try:

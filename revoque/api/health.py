@@ -100,9 +100,7 @@ async def health(request: Request) -> JSONResponse:
     """Status of the database, Redis and the job workers; ``?deep=1`` also runs a job round trip."""
     settings = get_settings()
     redis_configured = bool(settings.redis_url.strip())
-    database = {"backend": _database_backend()} | await _run_check(
-        "database", _database, CHECK_TIMEOUT_SECONDS
-    )
+    database = {"backend": _database_backend()} | await _run_check("database", _database, CHECK_TIMEOUT_SECONDS)
     redis = await _run_check("redis", _redis, CHECK_TIMEOUT_SECONDS) if redis_configured else {}
     workers = {"mode": "rq" if redis_configured else "inline"} | await _run_check(
         "workers", _workers, CHECK_TIMEOUT_SECONDS
@@ -118,6 +116,4 @@ async def health(request: Request) -> JSONResponse:
         "workers": workers,
         "version": _version(),
     }
-    return JSONResponse(
-        body, status_code=503 if status == "down" else 200, headers={"Cache-Control": "no-store"}
-    )
+    return JSONResponse(body, status_code=503 if status == "down" else 200, headers={"Cache-Control": "no-store"})

@@ -72,6 +72,7 @@ def _menu_links(direction: str) -> rx.Component:
             weight="medium",
             color_scheme="gray",
             high_contrast=True,
+            underline="hover",
             white_space="nowrap",
             padding_y="4px" if direction == "column" else "0",
         ),

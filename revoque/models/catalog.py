@@ -123,9 +123,7 @@ class Variant(SQLModel, table=True):
 
 class VariantOptionValue(SQLModel, table=True):
     variant_id: int = Field(foreign_key="variant.id", primary_key=True, ondelete="CASCADE")
-    option_value_id: int = Field(
-        foreign_key="productoptionvalue.id", primary_key=True, ondelete="CASCADE", index=True
-    )
+    option_value_id: int = Field(foreign_key="productoptionvalue.id", primary_key=True, ondelete="CASCADE", index=True)
 
 
 class ProductImage(SQLModel, table=True):

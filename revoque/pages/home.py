@@ -76,6 +76,7 @@ def _tile(tile) -> rx.Component:
         ),
         href=tile.href,
         underline="none",
+        display="block",
         data_testid="category-tile",
     )
 
@@ -89,6 +90,7 @@ def _collection_card(collection) -> rx.Component:
         ),
         href=collection.href,
         underline="none",
+        display="block",
     )
 
 
@@ -106,6 +108,7 @@ def home_page() -> rx.Component:
             rx.grid(
                 rx.foreach(HomeState.categories, _tile),
                 columns=rx.breakpoints(initial="2", sm="3", md="5"),
+                width="100%",
                 spacing="3",
             ),
             testid="categories",
@@ -116,6 +119,7 @@ def home_page() -> rx.Component:
             rx.grid(
                 rx.foreach(HomeState.collections, _collection_card),
                 columns=rx.breakpoints(initial="1", sm="2"),
+                width="100%",
                 spacing="3",
             ),
         ),

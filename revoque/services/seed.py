@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from sqlmodel import Session, SQLModel, select
 
 from revoque.adapters.storage import Storage
@@ -1041,8 +1041,7 @@ def _collection_members(plans: list[ProductPlan]) -> dict[str, list[ProductPlan]
 # Images
 # ---------------------------------------------------------------------------------------------------
 
-TEXT_DARK: RGB = (34, 36, 46)
-HERO_CENTRE = (PRODUCT_IMAGE_SIZE[0] // 2, 300)
+HERO_CENTRE = (PRODUCT_IMAGE_SIZE[0] // 2, PRODUCT_IMAGE_SIZE[1] // 2)
 ANGLED_CENTRE = (PRODUCT_IMAGE_SIZE[0] // 2, PRODUCT_IMAGE_SIZE[1] // 2)
 SHADOW: RGB = (20, 22, 30)
 
@@ -1064,53 +1063,6 @@ def _luminance(colour: RGB) -> float:
 def _accent(colour: RGB) -> RGB:
     """Details must stand out from the body whether the product is black, white or mid-toned."""
     return _tint(colour, 0.45) if _luminance(colour) < 110 else _mix(colour, (0, 0, 0), 0.28)
-
-
-@lru_cache(maxsize=16)
-def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont:
-    """DejaVu when the system has it (it has a naira sign); otherwise the font bundled with Pillow."""
-    try:
-        return ImageFont.truetype("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf", size)
-    except OSError:
-        return ImageFont.load_default(size=size)
-
-
-def _printable(text: str, font: ImageFont.FreeTypeFont) -> str:
-    """Pillow's bundled font has no ₦ glyph; 'N10,000' is how Nigerians write it in plain text anyway."""
-    return text if font.getname()[0].startswith("DejaVu") else text.replace("₦", "N")
-
-
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) -> list[str]:
-    lines: list[str] = []
-    for word in text.split():
-        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], lines[max_lines - 1] + "…"]
-    return lines
-
-
-def _draw_text(
-    draw: ImageDraw.ImageDraw,
-    text: str,
-    xy: tuple[int, int],
-    size: int,
-    colour: RGB,
-    *,
-    width: int,
-    bold: bool = True,
-    max_lines: int = 2,
-    anchor: str = "ma",
-) -> int:
-    """Draws wrapped text from ``xy`` (centre-top by default) and returns the y below the last line."""
-    font = _font(size, bold)
-    x, y = xy
-    for line in _wrap(_printable(text, font), font, width, max_lines):
-        draw.text((x, y), line, font=font, fill=colour, anchor=anchor)
-        y += round(size * 1.25)
-    return y
 
 
 def _gradient(size: tuple[int, int], start: RGB, end: RGB, *, horizontal: bool = False) -> Image.Image:
@@ -1215,8 +1167,8 @@ def _product_backdrop(theme: RGB, angled: bool) -> Image.Image:
 
 
 def render_product_image(plan: ProductPlan, view: int, theme: RGB) -> bytes:
-    """View 0 is the hero shot with title and brand; view 1 the reverse side in the next colour;
-    view 2 a large, angled shot, the way a real product gallery varies."""
+    """View 0 is the hero shot; view 1 the reverse side in the next colour; view 2 a large, angled
+    shot, the way a real product gallery varies. No text: the page shows title and brand itself."""
     colour, _ = _product_colour(plan, view)
     angled = view == 2
     image = _product_backdrop(theme, angled).copy()
@@ -1224,11 +1176,6 @@ def render_product_image(plan: ProductPlan, view: int, theme: RGB) -> bytes:
         _paint_glyph(image, plan.line.glyph, ANGLED_CENTRE, 540, colour, angle=-12)
         return _encode(image)
     _paint_glyph(image, plan.line.glyph, HERO_CENTRE, 380, colour, mirror=view == 1)
-    draw = ImageDraw.Draw(image)
-    width = PRODUCT_IMAGE_SIZE[0]
-    muted = _mix(theme, TEXT_DARK, 0.45)
-    _draw_text(draw, plan.brand.upper(), (width // 2, 572), 22, muted, width=680, bold=False, max_lines=1)
-    _draw_text(draw, plan.title, (width // 2, 612), 40, TEXT_DARK, width=680)
     return _encode(image)
 
 
@@ -1237,24 +1184,19 @@ def _image_alt(plan: ProductPlan, view: int, colour_name: str | None) -> str:
     return (f"{subject} by {plan.brand}", f"{subject}, reverse view", f"{subject}, angled view")[view]
 
 
-def render_category_tile(name: str, glyph: str, theme: RGB) -> bytes:
+def render_category_tile(glyph: str, theme: RGB) -> bytes:
+    """Art only: the storefront lays the category name over the lower part of the tile."""
     width, height = CATEGORY_IMAGE_SIZE
     image = _gradient(CATEGORY_IMAGE_SIZE, _tint(theme, 0.35), theme)
-    _paint_disc(image, (width // 2, 240), 380, _tint(theme, 0.5))
-    _paint_glyph(image, glyph, (width // 2, 240), 300, _tint(theme, 0.92))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 470, width, height), fill=(255, 255, 255))
-    _draw_text(draw, name, (width // 2, 510), 38, _mix(theme, TEXT_DARK, 0.5), width=540, max_lines=1)
+    _paint_disc(image, (width // 2, height * 2 // 5), 380, _tint(theme, 0.5))
+    _paint_glyph(image, glyph, (width // 2, height * 2 // 5), 300, _tint(theme, 0.92))
     return _encode(image)
 
 
 def render_collection_banner(spec: CollectionSpec, members: Sequence[tuple[str, RGB]]) -> bytes:
-    """Title and blurb on the left; up to three of the collection's products as glyphs on the right."""
+    """Up to three of the collection's products as glyphs on the right; the left is left plain for
+    the title and blurb that the storefront lays over it."""
     image = _gradient(COLLECTION_IMAGE_SIZE, spec.colour, _tint(spec.colour, 0.55), horizontal=True)
-    draw = ImageDraw.Draw(image)
-    y = _draw_text(draw, spec.title, (80, 190), 72, (255, 255, 255), width=560, anchor="la")
-    _draw_text(draw, spec.description, (84, y + 20), 28, _tint(spec.colour, 0.85), width=520,
-               bold=False, max_lines=3, anchor="la")
     for (glyph, colour), centre in zip(members, ((770, 190), (1030, 190), (900, 415)), strict=False):
         _paint_disc(image, centre, 220, _tint(spec.colour, 0.9))
         _paint_glyph(image, glyph, centre, 170, colour)
@@ -1315,7 +1257,7 @@ def _write_categories(writer: _Writer) -> dict[str, Category]:
     })
     for spec in CATEGORIES:
         for name in (spec.name, *spec.children):
-            tile = render_category_tile(name, glyphs[slugify(name)], spec.colour)
+            tile = render_category_tile(glyphs[slugify(name)], spec.colour)
             writer.put_image(f"categories/{slugify(name)}.jpg", tile)
     return parents | children  # type: ignore[return-value]
 
@@ -1453,7 +1395,7 @@ def seed_demo_catalog(session: Session, storage: Storage, *, progress: Progress 
 
 def _clear_image_caches() -> None:
     """The glyph and backdrop caches pay off only during a run; holding ~50 MB afterwards would not."""
-    for cached in (_glyph_masks, _product_backdrop, _disc, _font):
+    for cached in (_glyph_masks, _product_backdrop, _disc):
         cached.cache_clear()
 
 

@@ -38,11 +38,10 @@ from revoque.adapters.queue import (
 from revoque.adapters.storage import get_storage
 from revoque.api import build_api
 from revoque.settings import get_settings
-from tests.conftest import reset_caches
+from tests.conftest import PG_ADMIN_URL as POSTGRES_URL
+from tests.conftest import REDIS_URL, reset_caches
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"
 WORKER_TIMEOUT_SECONDS = 60
 

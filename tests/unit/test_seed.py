@@ -63,9 +63,7 @@ def test_catalog_is_large_and_structured(seeded: tuple[Session, LocalStorage, Se
     collections = session.exec(select(Collection)).all()
     assert len(collections) >= 3
     for collection in collections:
-        members = session.exec(
-            select(CollectionProduct).where(CollectionProduct.collection_id == collection.id)
-        ).all()
+        members = session.exec(select(CollectionProduct).where(CollectionProduct.collection_id == collection.id)).all()
         assert members, collection.slug
         assert sorted(member.position for member in members) == list(range(len(members)))
 
