@@ -18,57 +18,34 @@ def price_line(price_text, compare_text, size: str = "3") -> rx.Component:
 
 
 def product_card(card) -> rx.Component:
+    """Plain elements styled by styles.css: a listing renders many cards, and runtime CSS-in-JS for
+    each of them was the largest cost of showing a page."""
     return rx.link(
-        rx.card(
-            rx.inset(
-                rx.box(
-                    rx.image(
-                        src=card.image_url,
-                        alt=card.image_alt,
-                        loading="lazy",
-                        width="100%",
-                        height="100%",
-                        object_fit="cover",
-                    ),
-                    rx.cond(
-                        card.discount > 0,
-                        rx.badge(f"-{card.discount}%", color_scheme="red", variant="solid", class_name="corner-badge"),
-                    ),
-                    rx.cond(
-                        ~card.in_stock,
-                        rx.badge("Sold out", color_scheme="gray", variant="solid", class_name="corner-badge"),
-                    ),
-                    position="relative",
-                    aspect_ratio="1",
-                    background_color=rx.color("gray", 3),
-                ),
-                side="top",
-                pb="current",
+        rx.el.div(
+            rx.el.img(src=card.image_url, alt=card.image_alt, loading="lazy", width="400", height="400"),
+            rx.cond(card.discount > 0, rx.el.span(f"-{card.discount}%", class_name="pc-badge pc-sale")),
+            rx.cond(~card.in_stock, rx.el.span("Sold out", class_name="pc-badge pc-soldout")),
+            class_name="pc-media",
+        ),
+        rx.el.div(
+            rx.el.span(card.brand, class_name="pc-brand"),
+            rx.el.span(card.title, class_name="pc-title clamp-2", data_testid="product-title"),
+            rx.el.span(
+                rx.el.span(card.price_text, class_name="pc-price", data_testid="price"),
+                rx.cond(card.compare_text != "", rx.el.s(card.compare_text, class_name="pc-compare")),
+                class_name="pc-prices",
             ),
-            rx.vstack(
-                rx.text(card.brand, size="1", color_scheme="gray", text_transform="uppercase", trim="both"),
-                rx.text(card.title, size="2", weight="medium", class_name="clamp-2", data_testid="product-title"),
-                price_line(card.price_text, card.compare_text, size="2"),
-                spacing="1",
-            ),
-            height="100%",
-            class_name="product-card",
+            class_name="pc-body",
         ),
         href=card.href,
         underline="none",
-        color_scheme="gray",
-        high_contrast=True,
+        class_name="product-card",
         data_testid="product-card",
     )
 
 
 def product_grid(items) -> rx.Component:
-    return rx.grid(
-        rx.foreach(items, product_card),
-        columns=rx.breakpoints(initial="2", sm="3", md="4"),
-        spacing=rx.breakpoints(initial="3", md="4"),
-        width="100%",
-    )
+    return rx.el.div(rx.foreach(items, product_card), class_name="product-grid")
 
 
 def skeleton_grid(count: int = 8) -> rx.Component:

@@ -65,32 +65,26 @@ def _section(title: str, body: rx.Component, href: str = "", testid: str = "") -
 
 def _tile(tile) -> rx.Component:
     return rx.link(
-        rx.box(
-            rx.image(src=tile.image_url, alt="", width="100%", height="100%", object_fit="cover", loading="lazy"),
-            rx.box(
-                rx.text(tile.name, weight="bold", size="3"),
-                rx.text(f"{tile.product_count} products", size="1"),
-                class_name="tile-label",
-            ),
-            class_name="tile",
+        rx.el.img(src=tile.image_url, alt="", loading="lazy", width="300", height="300"),
+        rx.el.span(
+            rx.el.strong(tile.name),
+            rx.el.small(f"{tile.product_count} products"),
+            class_name="tile-label",
         ),
         href=tile.href,
         underline="none",
-        display="block",
+        class_name="tile",
         data_testid="category-tile",
     )
 
 
 def _collection_card(collection) -> rx.Component:
     return rx.link(
-        rx.box(
-            rx.image(src=collection.image_url, alt="", width="100%", height="100%", object_fit="cover", loading="lazy"),
-            rx.box(rx.text(collection.title, weight="bold", size="4"), class_name="tile-label"),
-            class_name="tile wide",
-        ),
+        rx.el.img(src=collection.image_url, alt="", loading="lazy", width="600", height="300"),
+        rx.el.span(rx.el.strong(collection.title), class_name="tile-label"),
         href=collection.href,
         underline="none",
-        display="block",
+        class_name="tile wide",
     )
 
 
@@ -105,22 +99,12 @@ def home_page() -> rx.Component:
         _section("Featured", _products(HomeState.featured), "/search", "featured"),
         _section(
             "Shop by category",
-            rx.grid(
-                rx.foreach(HomeState.categories, _tile),
-                columns=rx.breakpoints(initial="2", sm="3", md="5"),
-                width="100%",
-                spacing="3",
-            ),
+            rx.el.div(rx.foreach(HomeState.categories, _tile), class_name="tile-grid"),
             testid="categories",
         ),
         _section("New arrivals", _products(HomeState.new_arrivals), "/search?sort=newest", "new-arrivals"),
         _section(
             "Collections",
-            rx.grid(
-                rx.foreach(HomeState.collections, _collection_card),
-                columns=rx.breakpoints(initial="1", sm="2"),
-                width="100%",
-                spacing="3",
-            ),
+            rx.el.div(rx.foreach(HomeState.collections, _collection_card), class_name="tile-grid wide"),
         ),
     )

@@ -67,6 +67,9 @@ def shot(store, request):
     def take(page, name: str) -> Path:
         path = ARTIFACTS / "screenshots" / f"{kind}-{request.node.originalname}-{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # let lazy images load
+        page.wait_for_load_state("networkidle")
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=True)
         return path
 
