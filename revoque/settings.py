@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     page_size: int = Field(default=16, ge=1, le=100)
     job_threads: int = Field(default=4, ge=1, le=64)
     cache_ttl_seconds: int = Field(default=300, ge=0)
+    base_url: str = "http://localhost:3000"
+    reservation_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    session_days: int = Field(default=30, ge=1, le=365)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    smtp_url: str = ""
+    mail_from: str = "Revoque <orders@revoque.local>"
 
     @field_validator("store_currency")
     @classmethod

@@ -1,5 +1,6 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
+from revoque.models.carts import Cart, CartLine, Reservation
 from revoque.models.catalog import (
     Brand,
     Category,
@@ -15,19 +16,67 @@ from revoque.models.catalog import (
     Variant,
     VariantOptionValue,
 )
+from revoque.models.content import OutboxEmail, StoreConfig
+from revoque.models.customers import (
+    Address,
+    AuthSession,
+    LoginThrottle,
+    PasswordResetToken,
+    Review,
+    Role,
+    User,
+    WishlistItem,
+)
+from revoque.models.orders import (
+    Coupon,
+    CouponCustomer,
+    CouponKind,
+    CouponRedemption,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    ShippingMethod,
+)
 
 __all__ = [
+    "Address",
+    "AuthSession",
     "Brand",
+    "Cart",
+    "CartLine",
     "Category",
     "Collection",
     "CollectionProduct",
+    "Coupon",
+    "CouponCustomer",
+    "CouponKind",
+    "CouponRedemption",
+    "LoginThrottle",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderStatus",
+    "OutboxEmail",
+    "PasswordResetToken",
+    "PaymentMethod",
+    "PaymentStatus",
     "Product",
     "ProductImage",
     "ProductOption",
     "ProductOptionValue",
     "ProductStatus",
     "ProductTag",
+    "Reservation",
+    "Review",
+    "Role",
+    "ShippingMethod",
+    "StoreConfig",
     "Tag",
+    "User",
     "Variant",
     "VariantOptionValue",
+    "WishlistItem",
 ]
