@@ -16,14 +16,28 @@ from revoque.errors import ConfigError
 from revoque.settings import get_settings
 
 
+SQLITE_IMMEDIATE = "sqlite_immediate"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets readers run beside one writer; the busy timeout makes writers queue, not fail."""
+    """WAL lets readers run beside one writer; the busy timeout makes writers queue, not fail.
+
+    The driver's own implicit BEGIN is switched off so that ``_sqlite_begin`` decides the mode."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    """Writers that read-then-write take the write lock up front (BEGIN IMMEDIATE): a deferred
+    transaction that later upgrades to a writer fails at once with "database is locked" instead of
+    waiting its turn. Read-only work stays deferred so readers never queue behind writers."""
+    immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def build_engine(url: str) -> Engine:
@@ -38,6 +52,7 @@ def build_engine(url: str) -> Engine:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
             return engine
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10)
     except (NoSuchModuleError, ImportError) as exc:
@@ -77,9 +92,15 @@ def check_database(engine: Engine | None = None) -> None:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def session_scope(write: bool = False) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error.
+
+    ``write=True`` is for transactions that read rows and then change them based on what they read
+    (stock, carts, orders): on SQLite they start as immediate transactions, so concurrent writers
+    queue instead of failing; on PostgreSQL such code takes row locks with ``with_for_update``."""
+    engine = get_engine()
+    bind = engine.execution_options(**{SQLITE_IMMEDIATE: True}) if write else engine
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -6,6 +6,9 @@ production variables (see README's configuration table) swaps in the real engine
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,6 +41,7 @@ class Settings(BaseSettings):
     password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
     smtp_url: str = ""
     mail_from: str = "Revoque <orders@revoque.local>"
+    secret_key: str = ""
 
     @field_validator("store_currency")
     @classmethod
@@ -55,6 +59,21 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    def signing_key(self) -> bytes:
+        """SECRET_KEY, or one generated once and kept in DATA_DIR so links survive restarts."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret_key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            candidate = path.with_name(f"secret_key.{secrets.token_hex(4)}")
+            candidate.write_text(secrets.token_urlsafe(48))
+            candidate.chmod(0o600)
+            with contextlib.suppress(FileExistsError):  # hard link: concurrent first starts agree on one key
+                os.link(candidate, path)
+            candidate.unlink()
+        return path.read_text().strip().encode()
 
     @property
     def media_dir(self) -> Path:

@@ -161,7 +161,7 @@ def money(minor: int) -> str:
     return format_money(minor, get_settings().store_currency)
 
 
-def _image_url(key: str | None) -> str:
+def image_url(key: str | None) -> str:
     return get_storage().public_url(key) if key else "/placeholder.svg"
 
 
@@ -238,7 +238,7 @@ def _tiles(categories: Sequence[Category], wanted: Iterable[Category], counts: d
             slug=c.slug,
             name=c.name,
             href=category_href(c.slug),
-            image_url=_image_url(c.image_key),
+            image_url=image_url(c.image_key),
             product_count=sum(counts.get(i, 0) for i in _descendant_ids(categories, c.id)),
         )
         for c in wanted
@@ -276,7 +276,7 @@ def _collection_info(collection: Collection) -> CollectionInfo:
         title=collection.title,
         description=collection.description,
         href=collection_href(collection.slug),
-        image_url=_image_url(collection.image_key),
+        image_url=image_url(collection.image_key),
     )
 
 
@@ -325,7 +325,7 @@ def _card(product: Product, brand: str, image: ProductImage | None, variants: li
         title=product.title,
         brand=brand,
         href=product_href(product.slug),
-        image_url=_image_url(image.storage_key if image else None),
+        image_url=image_url(image.storage_key if image else None),
         image_alt=image.alt if image else product.title,
         price_text=price_text,
         compare_text=money(compare_at) if saving else "",
@@ -435,8 +435,8 @@ def get_product(session: Session, slug: str) -> ProductDetail:
         description=product.description,
         brand=brand.name if brand else "",
         breadcrumbs=[*_breadcrumbs(_all_categories(session), product.category_id), Crumb(product.title, "")],
-        images=[ImageInfo(_image_url(i.storage_key), i.alt or product.title) for i in images]
-        or [ImageInfo(_image_url(None), product.title)],
+        images=[ImageInfo(image_url(i.storage_key), i.alt or product.title) for i in images]
+        or [ImageInfo(image_url(None), product.title)],
         options=options,
         variants=[_variant_info(v, values_by_variant.get(v.id, []), options) for v in variants],
         price_range_text=price_range,

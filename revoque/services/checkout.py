@@ -1,0 +1,320 @@
+"""Checkout: quote a cart, hold its stock, and turn it into exactly one order.
+
+``place_order`` is the one place stock leaves the shelf. In a single transaction it locks the cart
+row and the variant rows (PostgreSQL: SELECT … FOR UPDATE in variant-id order; SQLite: an immediate
+transaction), re-checks what is available (on hand − other carts' active reservations), writes the
+order with line and address snapshots, decrements stock, drops the cart's reservations and marks the
+cart converted. ``Order.cart_id`` is unique, so a double click, a retried request or a second tab
+finds and returns the order the first attempt made instead of making another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from revoque.adapters.mail import send_email
+from revoque.db import session_scope
+from revoque.errors import NotFound, ValidationError
+from revoque.models import Cart, CartLine, Order, OrderLine, PaymentMethod, Product, StoreConfig, Variant
+from revoque.models.base import utcnow
+from revoque.services import inventory, orders, pricing, shipping
+from revoque.services.carts import CartView, StockError, view_cart
+from revoque.services.catalog import money
+from revoque.settings import get_settings
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+REQUIRED_ADDRESS_FIELDS = {
+    "name": "Full name",
+    "phone": "Phone number",
+    "line1": "Street address",
+    "city": "City",
+    "state": "State",
+}
+
+
+@dataclass
+class AddressInput:
+    name: str = ""
+    phone: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = "NG"
+
+
+@dataclass
+class CheckoutDetails:
+    email: str
+    address: AddressInput
+    shipping_method_id: int | None
+    payment_method: str
+    coupon_code: str = ""
+    note: str = ""
+    user_id: int | None = None
+
+
+@dataclass
+class PaymentOption:
+    code: str
+    label: str
+    description: str
+
+
+@dataclass
+class Quote:
+    cart: CartView
+    totals: pricing.Totals
+    coupon_code: str = ""
+    coupon_description: str = ""
+    coupon_error: str = ""
+
+
+class CheckoutError(ValidationError):
+    """Checkout cannot go on; the message says what the shopper must change."""
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise CheckoutError("Enter a valid email address, like name@example.com.")
+    return email
+
+
+def validate_address(address: AddressInput) -> dict[str, str]:
+    """Field → message for every missing or malformed field (empty when the address is fine)."""
+    problems = {
+        key: f"{label} is required."
+        for key, label in REQUIRED_ADDRESS_FIELDS.items()
+        if not getattr(address, key).strip()
+    }
+    digits = re.sub(r"\D", "", address.phone)
+    if address.phone.strip() and not 7 <= len(digits) <= 15:
+        problems["phone"] = "Enter a phone number with 7 to 15 digits."
+    if len(address.country.strip()) != 2:
+        problems["country"] = "Choose a country."
+    return problems
+
+
+def payment_options(config: StoreConfig) -> list[PaymentOption]:
+    """Methods the store has switched on; the payments issue adds card gateways to this list."""
+    bank = f"Pay {config.bank_account_name or 'the store'} by bank transfer; we ship once it arrives."
+    options = [
+        (
+            config.pay_on_delivery_enabled,
+            PaymentOption(
+                PaymentMethod.PAY_ON_DELIVERY, "Pay on delivery", "Pay in cash or by card when your order arrives."
+            ),
+        ),
+        (config.bank_transfer_enabled, PaymentOption(PaymentMethod.BANK_TRANSFER, "Bank transfer", bank)),
+    ]
+    return [option for enabled, option in options if enabled]
+
+
+def quote(
+    session: Session,
+    cart: Cart | None,
+    *,
+    email: str = "",
+    shipping_method_id: int | None = None,
+    coupon_code: str = "",
+) -> Quote:
+    """Totals for the cart as it would be ordered now; a bad coupon is reported, not raised."""
+    view = view_cart(session, cart)
+    config = pricing.get_store_config(session)
+    shipping_price = shipping.get_active_method(session, shipping_method_id).price if shipping_method_id else 0
+    discount, code, description, error = 0, "", "", ""
+    if coupon_code.strip():
+        try:
+            applied = pricing.evaluate_coupon(session, coupon_code, view.subtotal, email)
+            discount, code, description = applied.discount, applied.code, applied.description
+        except pricing.CouponError as exc:
+            error = str(exc)
+    totals = pricing.compute_totals(
+        view.subtotal, discount, shipping_price, config.tax_rate_bp, config.prices_include_tax
+    )
+    return Quote(cart=view, totals=totals, coupon_code=code, coupon_description=description, coupon_error=error)
+
+
+def start_checkout(cart_id: int, now: datetime | None = None) -> dict[int, int]:
+    """Hold the cart's stock for RESERVATION_MINUTES; returns variant id → quantity short."""
+    with session_scope(write=True) as session:
+        return inventory.reserve_cart(session, cart_id, now)
+
+
+def place_order(cart_id: int, details: CheckoutDetails, now: datetime | None = None) -> Order:
+    """Turn the cart into one order, whatever happens concurrently (see the module docstring)."""
+    now = now or utcnow()
+    email = normalise_email(details.email)
+    problems = validate_address(details.address)
+    if problems:
+        raise CheckoutError(next(iter(problems.values())))
+    try:
+        with session_scope(write=True) as session:
+            order = _place(session, cart_id, details, email, now)
+            session.flush()
+            return order
+    except IntegrityError:
+        # Another transaction made the order for this cart between our check and insert.
+        with session_scope() as session:
+            existing = session.exec(select(Order).where(Order.cart_id == cart_id)).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _place(session: Session, cart_id: int, details: CheckoutDetails, email: str, now: datetime) -> Order:
+    cart = session.exec(select(Cart).where(Cart.id == cart_id).with_for_update()).first()
+    if cart is None:
+        raise NotFound("Your cart has expired. Add the items again to check out.")
+    existing = session.exec(select(Order).where(Order.cart_id == cart_id)).first()
+    if existing is not None:
+        return existing
+    if cart.status != "open":
+        raise CheckoutError("This cart has already been checked out.")
+    lines = session.exec(select(CartLine).where(CartLine.cart_id == cart_id).order_by(CartLine.variant_id)).all()
+    if not lines:
+        raise CheckoutError("Your cart is empty.")
+    variants = inventory.lock_variants(session, [line.variant_id for line in lines])
+    _check_stock(session, cart_id, lines, variants, now)
+    method = shipping.get_active_method(session, details.shipping_method_id)
+    _check_payment_method(session, details.payment_method)
+    order = _new_order(session, cart, details, email, method, lines, variants)
+    for line in lines:
+        variant = variants[line.variant_id]
+        if variant.track_inventory:
+            variant.stock_on_hand -= line.quantity
+            session.add(variant)
+    inventory.release_cart(session, cart_id)
+    cart.status = "converted"
+    session.add(cart)
+    orders.record_event(
+        session, order, kind="status", to_status=order.status, actor="customer", message="Order placed.", now=now
+    )
+    _send_confirmation(session, order)
+    return order
+
+
+def _check_stock(
+    session: Session, cart_id: int, lines: list[CartLine], variants: dict[int, Variant], now: datetime
+) -> None:
+    available = inventory.availability(session, variants.values(), cart_id, now)
+    for line in lines:
+        variant = variants.get(line.variant_id)
+        if variant is None:
+            raise CheckoutError("An item in your cart is no longer sold. Remove it to continue.")
+        if line.quantity > available[variant.id]:
+            product = session.get(Product, variant.product_id)
+            name = product.title + (f" ({variant.title})" if variant.title else "")
+            left = available[variant.id]
+            raise StockError(f"{name} is out of stock." if left == 0 else f"Only {left} of {name} left.")
+
+
+def _check_payment_method(session: Session, code: str) -> None:
+    if code not in {option.code for option in payment_options(pricing.get_store_config(session))}:
+        raise CheckoutError("Choose a payment method.")
+
+
+def _new_order(session: Session, cart: Cart, details: CheckoutDetails, email: str, method, lines, variants) -> Order:
+    config = pricing.get_store_config(session)
+    subtotal = sum(variants[line.variant_id].price * line.quantity for line in lines)
+    discount, coupon = 0, None
+    if details.coupon_code.strip():
+        applied = pricing.evaluate_coupon(session, details.coupon_code, subtotal, email)
+        pricing.lock_coupon(session, applied.coupon_id)
+        applied = pricing.evaluate_coupon(session, details.coupon_code, subtotal, email)  # re-check under the lock
+        discount, coupon = applied.discount, applied
+    totals = pricing.compute_totals(subtotal, discount, method.price, config.tax_rate_bp, config.prices_include_tax)
+    order = Order(
+        cart_id=cart.id,
+        user_id=details.user_id or cart.user_id,
+        email=email,
+        payment_method=details.payment_method,
+        currency=get_settings().store_currency,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        tax=totals.tax,
+        shipping=totals.shipping,
+        total=totals.total,
+        prices_include_tax=totals.prices_include_tax,
+        tax_rate_bp=totals.tax_rate_bp,
+        coupon_id=coupon.coupon_id if coupon else None,
+        coupon_code=coupon.code if coupon else "",
+        shipping_method_id=method.id,
+        shipping_method_name=method.name,
+        shipping_address=asdict(details.address),
+        billing_address=asdict(details.address),
+        customer_note=details.note.strip()[:1000],
+    )
+    orders.assign_order_number(session, order)
+    session.add_all(_order_lines(session, order, lines, variants))
+    if coupon:
+        pricing.redeem_coupon(session, coupon.coupon_id, order.id, email)
+    return order
+
+
+def _order_lines(
+    session: Session, order: Order, lines: list[CartLine], variants: dict[int, Variant]
+) -> list[OrderLine]:
+    snapshots = []
+    for line in lines:
+        variant = variants[line.variant_id]
+        product = session.get(Product, variant.product_id)
+        snapshots.append(
+            OrderLine(
+                order_id=order.id,
+                variant_id=variant.id,
+                product_id=product.id,
+                product_title=product.title,
+                variant_title=variant.title,
+                sku=variant.sku,
+                unit_price=variant.price,
+                quantity=line.quantity,
+                line_total=variant.price * line.quantity,
+            )
+        )
+    return snapshots
+
+
+def order_access_key(number: str) -> str:
+    """A key that lets whoever placed the order (guests included) open its page from the email link."""
+    return hmac.new(get_settings().signing_key(), f"order:{number}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_order_access(number: str, key: str) -> bool:
+    return hmac.compare_digest(order_access_key(number), key or "")
+
+
+def order_url(number: str) -> str:
+    return f"{get_settings().base_url}/order/{number}?key={order_access_key(number)}"
+
+
+def _send_confirmation(session: Session, order: Order) -> None:
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
+    items = "\n".join(
+        f"  {line.quantity} × {line.product_title}{f' ({line.variant_title})' if line.variant_title else ''}"
+        f"  {money(line.line_total)}"
+        for line in lines
+    )
+    store = get_settings().store_name
+    text = (
+        f"Thank you for your order {order.number}.\n\n{items}\n\n"
+        f"Subtotal: {money(order.subtotal)}\nDiscount: -{money(order.discount)}\n"
+        f"Delivery ({order.shipping_method_name}): {money(order.shipping)}\nTotal: {money(order.total)}\n\n"
+        f"Follow your order: {order_url(order.number)}\n\n{store}"
+    )
+    send_email(
+        session,
+        to=order.email,
+        subject=f"{store}: order {order.number} confirmed",
+        text=text,
+        kind="order_confirmation",
+    )
