@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from revoque.models import (
     Brand,
+    Cart,
     Category,
     Collection,
     CollectionProduct,
+    Coupon,
+    CouponCustomer,
+    CouponKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
     Product,
     ProductImage,
     ProductOption,
@@ -20,6 +30,8 @@ from revoque.models import (
 )
 from revoque.models.base import utcnow
 from revoque.services.catalog import refresh_price_range
+from revoque.services.orders import assign_order_number
+from revoque.settings import get_settings
 
 
 def slugify(text: str) -> str:
@@ -117,3 +129,76 @@ def add_collection(session: Session, title: str, products: list[Product]) -> Col
         session.add(CollectionProduct(collection_id=collection.id, product_id=product.id, position=position))
     session.flush()
     return collection
+
+
+def variants_of(session: Session, product: Product) -> list[Variant]:
+    return list(session.exec(select(Variant).where(Variant.product_id == product.id).order_by(Variant.position)))
+
+
+def add_order(
+    session: Session,
+    lines: list[tuple[Variant, int]],
+    *,
+    email: str = "ada@example.com",
+    status: str = OrderStatus.PENDING,
+    payment_status: str = PaymentStatus.UNPAID,
+    payment_method: str = PaymentMethod.BANK_TRANSFER,
+    take_stock: bool = True,
+) -> Order:
+    """An order as checkout leaves it: its own converted cart, line snapshots, a real number and
+    (``take_stock``) the ordered quantities taken off the variants' stock. No tax, discount or shipping."""
+    cart = Cart(token_hash=uuid.uuid4().hex, status="converted", email=email)
+    session.add(cart)
+    session.flush()
+    subtotal = sum(variant.price * quantity for variant, quantity in lines)
+    order = Order(
+        cart_id=cart.id,
+        email=email,
+        status=status,
+        payment_status=payment_status,
+        payment_method=payment_method,
+        currency=get_settings().store_currency,
+        subtotal=subtotal,
+        total=subtotal,
+    )
+    assign_order_number(session, order)
+    for variant, quantity in lines:
+        product = session.get(Product, variant.product_id)
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                variant_id=variant.id,
+                product_id=variant.product_id,
+                product_title=product.title,
+                variant_title=variant.title,
+                sku=variant.sku,
+                unit_price=variant.price,
+                quantity=quantity,
+                line_total=variant.price * quantity,
+            )
+        )
+        if take_stock and variant.track_inventory:
+            variant.stock_on_hand -= quantity
+            session.add(variant)
+    session.flush()
+    return order
+
+
+def add_coupon(
+    session: Session,
+    code: str,
+    *,
+    kind: str = CouponKind.PERCENT,
+    value: int = 1000,
+    customers: list[str] | None = None,
+    **fields,
+) -> Coupon:
+    """A coupon (``value`` in basis points for percent, minor units for fixed); ``customers`` limits
+    it to those emails; other ``fields`` (min_subtotal, starts_at, usage_limit, …) go straight on."""
+    coupon = Coupon(code=code.upper(), kind=kind, value=value, **fields)
+    session.add(coupon)
+    session.flush()
+    for email in customers or []:
+        session.add(CouponCustomer(coupon_id=coupon.id, email=email.lower()))
+    session.flush()
+    return coupon
