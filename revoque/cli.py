@@ -1,4 +1,4 @@
-"""Command line: ``python -m revoque.cli migrate | seed | setup | check``.
+"""Command line: ``python -m revoque.cli migrate | seed | setup | check | create-admin EMAIL | outbox``.
 
 Every command reads the same settings as the app, and a configuration problem ends with one
 clear line naming the variable and exit code 2, never a traceback.
@@ -68,19 +68,73 @@ def cmd_setup(args: argparse.Namespace) -> None:
     cmd_seed(args)
 
 
-COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], None], str]] = {
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    from revoque.db import session_scope
+    from revoque.services.accounts import create_admin
+
+    with session_scope(write=True) as session:
+        user, generated = create_admin(session, args.email, args.password)
+    print(f"{user.email} is an admin")
+    if generated:
+        print(f"generated password (shown once): {generated}")
+
+
+def _create_admin_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email")
+    parser.add_argument("--password", help="set this password (default: keep it, or generate one for a new account)")
+
+
+def cmd_outbox(args: argparse.Namespace) -> None:
+    from sqlmodel import col, select
+
+    from revoque.db import session_scope
+    from revoque.errors import NotFound
+    from revoque.models import OutboxEmail
+
+    with session_scope() as session:
+        if args.show is not None:
+            email = session.get(OutboxEmail, args.show)
+            if email is None:
+                raise NotFound(f"There is no outbox email {args.show}.")
+            print(f"To: {email.to}\nSubject: {email.subject}\nStatus: {email.status} {email.error}".rstrip())
+            print(f"\n{email.body_text}")
+            return
+        newest = session.exec(select(OutboxEmail).order_by(col(OutboxEmail.id).desc()).limit(max(args.limit, 1))).all()
+    print(f"{'id':>6}  {'created (UTC)':<16}  {'status':<7}  to  subject" if newest else "the outbox is empty")
+    for email in newest:
+        print(f"{email.id:>6}  {email.created_at:%Y-%m-%d %H:%M}  {email.status:<7}  {email.to}  {email.subject}")
+
+
+def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=int, default=20, help="how many of the newest emails to list (default 20)")
+    parser.add_argument("--show", type=int, metavar="ID", help="print the email with this id, body included")
+
+
+Handler = Callable[[argparse.Namespace], None]
+ArgumentsFor = Callable[[argparse.ArgumentParser], None]
+
+# name → (handler, help[, function that adds the command's arguments to its parser])
+COMMANDS: dict[str, tuple[Handler, str] | tuple[Handler, str, ArgumentsFor]] = {
     "check": (cmd_check, "check that DATABASE_URL can be reached"),
     "migrate": (cmd_migrate, "apply database migrations"),
     "seed": (cmd_seed, "add the demo catalog if the store has no products"),
     "setup": (cmd_setup, "migrate, then seed"),
+    "create-admin": (
+        cmd_create_admin,
+        "create an admin, or make an existing account admin",
+        _create_admin_arguments,
+    ),
+    "outbox": (cmd_outbox, "list the newest emails in the outbox, or --show one", _outbox_arguments),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m revoque.cli")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+    for name, (_, help_text, *arguments_for) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text)
+        for add_arguments in arguments_for:
+            add_arguments(command_parser)
     args = parser.parse_args(argv)
     try:
         COMMANDS[args.command][0](args)

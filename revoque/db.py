@@ -15,7 +15,6 @@ from sqlmodel import Session
 from revoque.errors import ConfigError
 from revoque.settings import get_settings
 
-
 SQLITE_IMMEDIATE = "sqlite_immediate"
 
 

@@ -15,3 +15,7 @@ class NotFound(RevoqueError):
 
 class ValidationError(RevoqueError):
     """Input was rejected; the message says which field and why."""
+
+
+class PermissionDenied(RevoqueError):
+    """The signed-in user's role does not allow this; checked on the server for every staff action."""

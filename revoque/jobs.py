@@ -14,3 +14,11 @@ def echo(value: Any) -> Any:
     """The queue round-trip probe used by ``/api/health?deep=1`` and the queue tests: it proves a
     job travels from the web process through the broker to a worker and its result comes back."""
     return value
+
+
+def deliver_email(email_id: int) -> None:
+    """Send one outbox email by SMTP (enqueued by revoque.adapters.mail.send_email after commit).
+    A row already sent is skipped, so a retry never mails anyone twice."""
+    from revoque.adapters.mail import deliver_outbox_email
+
+    deliver_outbox_email(email_id)

@@ -4,8 +4,11 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from revoque.components.cart import cart_drawer
 from revoque.settings import get_settings
+from revoque.state.cart import CartState
 from revoque.state.nav import NavState
+from revoque.state.session import SessionState
 
 CONTENT_WIDTH = "1200px"
 
@@ -47,18 +50,29 @@ def search_box(width: str = "100%") -> rx.Component:
 
 
 def _cart_button() -> rx.Component:
-    return rx.link(
-        rx.box(
-            rx.icon("shopping-cart", size=22),
-            rx.badge("0", class_name="cart-count", radius="full", variant="solid", size="1"),
-            position="relative",
-            padding="6px",
+    return rx.el.button(
+        rx.icon("shopping-cart", size=22),
+        rx.cond(
+            CartState.count > 0,
+            rx.badge(CartState.count, class_name="cart-count", radius="full", variant="solid", size="1"),
         ),
-        href="/cart",
-        aria_label="Cart",
+        on_click=CartState.set_drawer_open(True),
+        class_name="icon-button",
+        aria_label=f"Cart, {CartState.count} items",
+        data_testid="cart-button",
+        type="button",
+    )
+
+
+def _account_link() -> rx.Component:
+    return rx.link(
+        rx.icon("user-round", size=22),
+        href=rx.cond(SessionState.signed_in, "/account", "/sign-in"),
+        aria_label=rx.cond(SessionState.signed_in, "Your account", "Sign in"),
         color_scheme="gray",
         high_contrast=True,
-        data_testid="cart-link",
+        class_name="icon-button",
+        data_testid="account-link",
     )
 
 
@@ -115,6 +129,7 @@ def header() -> rx.Component:
                 _logo(),
                 rx.box(search_box(), flex="1", max_width="520px", display=["none", "block"]),
                 rx.spacer(),
+                _account_link(),
                 _cart_button(),
                 align="center",
                 spacing="4",
@@ -200,7 +215,12 @@ def storefront_page(
     description: str | None = None,
 ) -> Callable[[Callable[[], rx.Component]], rx.Component]:
     """Register a storefront page wrapped in the shared frame; the menu loads with every page."""
-    loads = [NavState.load, *(on_load if isinstance(on_load, list) else [on_load] if on_load else [])]
+    loads = [
+        NavState.load,
+        SessionState.load_session,
+        CartState.load,
+        *(on_load if isinstance(on_load, list) else [on_load] if on_load else []),
+    ]
 
     def decorator(body: Callable[[], rx.Component]) -> rx.Component:
         @rx.page(
@@ -214,6 +234,7 @@ def storefront_page(
                 header(),
                 rx.box(body(), as_="main", max_width=CONTENT_WIDTH, margin="0 auto", padding="16px"),
                 footer(),
+                cart_drawer(),
                 hydration_marker(),
                 min_height="100vh",
             )

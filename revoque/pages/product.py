@@ -8,8 +8,9 @@ from revoque.components.layout import storefront_page
 from revoque.components.product import breadcrumbs, empty_state, price_line
 from revoque.db import session_scope
 from revoque.errors import NotFound
-from revoque.services import catalog
+from revoque.services import carts, catalog
 from revoque.services.catalog import Crumb, ImageInfo, ProductDetail, VariantInfo
+from revoque.state.cart import CartState
 
 
 @dataclass
@@ -55,6 +56,7 @@ class ProductState(rx.State):
     option_rows: list[OptionRow] = []
     selection: list[str] = []
     variant: VariantInfo | None = None
+    quantity: int = 1
     loaded: bool = False
     not_found: bool = False
     _detail: ProductDetail | None = None
@@ -62,7 +64,7 @@ class ProductState(rx.State):
     @rx.event
     def load(self):
         self.slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        self.loaded, self.image_index = False, 0
+        self.loaded, self.image_index, self.quantity = False, 0, 1
         try:
             with session_scope() as session:
                 detail = catalog.get_product(session, self.slug)
@@ -91,6 +93,12 @@ class ProductState(rx.State):
         selection = list(self.selection)
         selection[option_index] = value
         self._select(selection)
+
+    @rx.event
+    def set_quantity(self, value: str):
+        """Whole numbers from 1 to 99; anything else leaves the quantity as it was."""
+        if value.isdigit() and 1 <= int(value) <= carts.MAX_LINE_QUANTITY:
+            self.quantity = int(value)
 
     @rx.event
     def show_image(self, index: int):
@@ -210,11 +218,40 @@ def _buy_box() -> rx.Component:
             rx.callout("This combination is not available. Choose another option.", icon="info", color_scheme="orange"),
         ),
         rx.foreach(ProductState.option_rows, _option_picker),
+        _add_to_cart(),
         rx.divider(),
         rx.text(ProductState.description, size="3", line_height="1.7", white_space="pre-line"),
         spacing="4",
         width="100%",
         align="start",
+    )
+
+
+def _add_to_cart() -> rx.Component:
+    buyable = ProductState.variant & ProductState.variant.in_stock
+    return rx.hstack(
+        rx.el.label("Quantity", html_for="quantity", class_name="sr-only"),
+        rx.input(
+            id="quantity",
+            type="number",
+            min=1,
+            max=carts.MAX_LINE_QUANTITY,
+            value=ProductState.quantity.to_string(),
+            on_change=ProductState.set_quantity,
+            width="80px",
+            size="3",
+        ),
+        rx.button(
+            rx.cond(CartState.busy, rx.spinner(size="2"), rx.icon("shopping-bag", size=18)),
+            rx.cond(buyable, "Add to cart", "Sold out"),
+            size="3",
+            flex="1",
+            disabled=~buyable | CartState.busy,
+            on_click=CartState.add(ProductState.variant.id, ProductState.quantity),
+            data_testid="add-to-cart",
+        ),
+        width="100%",
+        spacing="3",
     )
 
 

@@ -313,6 +313,16 @@ def _cards(session: Session, products: Sequence[Product]) -> list[ProductCard]:
     return [_card(p, brands.get(p.brand_id, ""), first_images.get(p.id), variants[p.id]) for p in products]
 
 
+def cards_for_products(session: Session, product_ids: Sequence[int]) -> list[ProductCard]:
+    """Cards for the given products in the given order (wishlists, order lines); products that are
+    gone or no longer active are left out."""
+    rows = session.exec(
+        select(Product).where(col(Product.id).in_(product_ids), Product.status == ProductStatus.ACTIVE)
+    ).all()
+    by_id = {p.id: p for p in rows}
+    return _cards(session, [by_id[i] for i in dict.fromkeys(product_ids) if i in by_id])
+
+
 def _card(product: Product, brand: str, image: ProductImage | None, variants: list[Variant]) -> ProductCard:
     cheapest = min(variants, key=lambda v: v.price, default=None)
     compare_at = cheapest.compare_at_price if cheapest else None

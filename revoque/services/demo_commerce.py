@@ -1,4 +1,4 @@
-"""Demo coupons for a fresh store, so checkout's discount paths can be tried (and shown) at once."""
+"""What a fresh store needs to take orders at once: delivery methods, bank details and demo coupons."""
 
 from __future__ import annotations
 
@@ -9,6 +9,21 @@ from sqlmodel import Session, select
 
 from revoque.models import Coupon, CouponKind
 from revoque.models.base import utcnow
+from revoque.services.pricing import get_store_config
+from revoque.services.shipping import ensure_default_methods
+
+DEMO_BANK = {"bank_name": "Zenith Bank", "bank_account_name": "Revoque Stores Ltd", "bank_account_number": "1012345678"}
+
+
+def ensure_demo_store(session: Session, now: datetime | None = None) -> None:
+    """Delivery methods, demo bank details (only while none are set) and demo coupons; safe to rerun."""
+    ensure_default_methods(session)
+    config = get_store_config(session)
+    if not config.bank_account_number:
+        for field, value in DEMO_BANK.items():
+            setattr(config, field, value)
+        session.add(config)
+    ensure_demo_coupons(session, now)
 
 
 def ensure_demo_coupons(session: Session, now: datetime | None = None) -> None:

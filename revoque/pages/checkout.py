@@ -1,0 +1,514 @@
+"""Checkout in four steps on one page: contact and address → delivery → payment → review.
+
+Entering checkout holds the cart's stock for RESERVATION_MINUTES. Placing the order is idempotent on
+the server; the button is also disabled while a request is in flight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from revoque.components.layout import storefront_page
+from revoque.db import session_scope
+from revoque.errors import RevoqueError
+from revoque.models import Cart
+from revoque.services import checkout, inventory, pricing, shipping
+from revoque.services.carts import CartLineView, find_cart
+from revoque.services.checkout import AddressInput, CheckoutDetails, PaymentOption
+from revoque.services.money import format_money
+from revoque.services.shipping import ShippingOption
+from revoque.settings import get_settings
+from revoque.state.cart import CartState
+from revoque.state.session import SessionState
+
+STEPS = ["Contact & address", "Delivery", "Payment", "Review"]
+ADDRESS_FIELDS = ["name", "phone", "line1", "line2", "city", "region", "postal_code"]
+
+
+@dataclass
+class SummaryRow:
+    label: str
+    value: str
+
+
+def _money(minor: int) -> str:
+    return format_money(minor, get_settings().store_currency)
+
+
+class CheckoutState(rx.State):
+    step: int = 1
+    email: str = ""
+    name: str = ""
+    phone: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    errors: dict[str, str] = {}
+    shipping_options: list[ShippingOption] = []
+    shipping_method_id: str = ""
+    payment_options: list[PaymentOption] = []
+    payment_method: str = ""
+    coupon_input: str = ""
+    coupon_code: str = ""
+    coupon_note: str = ""
+    coupon_error: str = ""
+    lines: list[CartLineView] = []
+    summary: list[SummaryRow] = []
+    total_text: str = ""
+    tax_note: str = ""
+    hold_text: str = ""
+    bank_details: list[SummaryRow] = []
+    loaded: bool = False
+    placing: bool = False
+    error: str = ""
+    _cart_id: int | None = None
+    _user_id: int | None = None
+
+    @rx.event
+    async def load(self):
+        self.loaded, self.error, self.placing = False, "", False
+        session_state = await self.get_state(SessionState)
+        cart_state = await self.get_state(CartState)
+        self._user_id = await session_state.signed_in_user_id()
+        with session_scope() as session:
+            cart = find_cart(session, token=cart_state.cart_token, user_id=self._user_id)
+            self._cart_id = cart.id if cart else None
+        if self._cart_id is None or cart_state.count == 0:
+            return rx.redirect("/cart")
+        short = checkout.start_checkout(self._cart_id)
+        if short:
+            await cart_state.load()
+            return [rx.redirect("/cart"), rx.toast.error("Some items just sold out. Check your cart.")]
+        with session_scope() as session:
+            shipping.ensure_default_methods(session)
+            config = pricing.get_store_config(session)
+            self.shipping_options = shipping.list_active_methods(session)
+            self.payment_options = checkout.payment_options(config)
+            self.bank_details = _bank_rows(config)
+            expires = inventory.reservation_expiry(session, self._cart_id)
+        if session_state.signed_in and not self.email:
+            self.email = session_state.user_email
+            self.name = self.name or session_state.user_name
+        self.payment_method = self.payment_method or (self.payment_options[0].code if self.payment_options else "")
+        self.hold_text = f"We're holding your items until {expires:%H:%M} UTC." if expires else ""
+        self._requote()
+        self.loaded = True
+        return None
+
+    def _cart(self, session) -> Cart | None:
+        return session.get(Cart, self._cart_id) if self._cart_id else None
+
+    def _requote(self) -> None:
+        method_id = int(self.shipping_method_id) if self.shipping_method_id else None
+        with session_scope() as session:
+            quote = checkout.quote(
+                session,
+                self._cart(session),
+                email=self.email,
+                shipping_method_id=method_id,
+                coupon_code=self.coupon_code,
+            )
+        totals = quote.totals
+        self.lines = quote.cart.lines
+        self.coupon_error = quote.coupon_error
+        self.coupon_note = quote.coupon_description
+        if quote.coupon_error:
+            self.coupon_code = ""
+        rows = [SummaryRow("Subtotal", _money(totals.subtotal))]
+        if totals.discount:
+            rows.append(SummaryRow(f"Discount ({quote.coupon_code})", f"-{_money(totals.discount)}"))
+        rows.append(SummaryRow("Delivery", _money(totals.shipping) if method_id else "Choose a method"))
+        if totals.tax and not totals.prices_include_tax:
+            rows.append(SummaryRow(totals.tax_label(get_settings().store_currency), _money(totals.tax)))
+        self.summary = rows
+        self.tax_note = totals.tax_label(get_settings().store_currency) if totals.prices_include_tax else ""
+        self.total_text = _money(totals.total)
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        if field in {"email", "coupon_input", *ADDRESS_FIELDS}:
+            setattr(self, field, value)
+            self.errors = {k: v for k, v in self.errors.items() if k != field}
+
+    def _address(self) -> AddressInput:
+        return AddressInput(self.name, self.phone, self.line1, self.line2, self.city, self.region, self.postal_code)
+
+    @rx.event
+    def submit_contact(self):
+        errors = {
+            ("region" if key == "state" else key): message
+            for key, message in checkout.validate_address(self._address()).items()
+        }
+        try:
+            self.email = checkout.normalise_email(self.email)
+        except RevoqueError as exc:
+            errors["email"] = str(exc)
+        self.errors = errors
+        if not errors:
+            self.step = 2
+
+    @rx.event
+    def choose_shipping(self, method_id: str):
+        self.shipping_method_id = method_id
+        self._requote()
+
+    @rx.event
+    def submit_delivery(self):
+        if not self.shipping_method_id:
+            self.errors = {"shipping": "Choose a delivery method."}
+            return
+        self.errors, self.step = {}, 3
+
+    @rx.event
+    def choose_payment(self, code: str):
+        self.payment_method = code
+
+    @rx.event
+    def submit_payment(self):
+        if self.payment_method not in {option.code for option in self.payment_options}:
+            self.errors = {"payment": "Choose a payment method."}
+            return
+        self.errors, self.step = {}, 4
+
+    @rx.event
+    def go_to_step(self, step: int):
+        if 1 <= step < self.step:
+            self.step = step
+
+    @rx.event
+    def apply_coupon(self):
+        self.coupon_code = self.coupon_input.strip()
+        self._requote()
+
+    @rx.event
+    def remove_coupon(self):
+        self.coupon_code, self.coupon_input = "", ""
+        self._requote()
+
+    @rx.event
+    async def place_order(self):
+        if self.placing or self._cart_id is None:
+            return
+        self.placing, self.error = True, ""
+        yield
+        details = CheckoutDetails(
+            email=self.email,
+            address=self._address(),
+            shipping_method_id=int(self.shipping_method_id) if self.shipping_method_id else None,
+            payment_method=self.payment_method,
+            coupon_code=self.coupon_code,
+            user_id=self._user_id,
+        )
+        try:
+            order = checkout.place_order(self._cart_id, details)
+        except RevoqueError as exc:
+            self.placing, self.error = False, str(exc)
+            return
+        cart_state = await self.get_state(CartState)
+        cart_state.start_new_cart()
+        self._reset_form()
+        yield rx.redirect(f"/order/{order.number}?key={checkout.order_access_key(order.number)}")
+
+    def _reset_form(self) -> None:
+        self.step, self.coupon_code, self.coupon_input, self.placing, self._cart_id = 1, "", "", False, None
+
+
+def _bank_rows(config) -> list[SummaryRow]:
+    rows = [
+        ("Bank", config.bank_name),
+        ("Account name", config.bank_account_name),
+        ("Account number", config.bank_account_number),
+    ]
+    return [SummaryRow(label, value) for label, value in rows if value]
+
+
+# --- view -------------------------------------------------------------------------------------
+
+
+def _field(label: str, name: str, autocomplete: str, input_type: str = "text", required: bool = True) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label + ("" if required else " (optional)"), html_for=f"checkout-{name}", class_name="field-label"),
+        rx.input(
+            id=f"checkout-{name}",
+            value=getattr(CheckoutState, name),
+            on_change=lambda value: CheckoutState.set_field(name, value),
+            type=input_type,
+            auto_complete=autocomplete,
+            size="3",
+            width="100%",
+            aria_invalid=rx.cond(CheckoutState.errors.contains(name), "true", "false"),
+        ),
+        rx.cond(
+            CheckoutState.errors.contains(name),
+            rx.text(CheckoutState.errors[name], size="1", color_scheme="red", data_testid=f"error-{name}"),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _step_header(number: int, title: str) -> rx.Component:
+    return rx.hstack(
+        rx.center(str(number), class_name=rx.cond(CheckoutState.step >= number, "step-dot step-dot-on", "step-dot")),
+        rx.heading(title, size="4"),
+        rx.spacer(),
+        rx.cond(
+            CheckoutState.step > number,
+            rx.button("Edit", variant="ghost", size="1", on_click=CheckoutState.go_to_step(number)),
+        ),
+        align="center",
+        width="100%",
+    )
+
+
+def _contact_step() -> rx.Component:
+    return rx.vstack(
+        _field("Email", "email", "email", "email"),
+        _field("Full name", "name", "name"),
+        _field("Phone", "phone", "tel", "tel"),
+        _field("Street address", "line1", "address-line1"),
+        _field("Apartment, suite, landmark", "line2", "address-line2", required=False),
+        rx.grid(
+            _field("City", "city", "address-level2"),
+            _field("State", "region", "address-level1"),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="3",
+            width="100%",
+        ),
+        _field("Postal code", "postal_code", "postal-code", required=False),
+        rx.button("Continue to delivery", size="3", on_click=CheckoutState.submit_contact, data_testid="to-delivery"),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _choice_card(selected, on_click, title, detail, aside, testid: str) -> rx.Component:
+    return rx.el.button(
+        rx.hstack(
+            rx.icon(rx.cond(selected, "circle-dot", "circle"), size=18),
+            rx.vstack(
+                rx.text(title, weight="medium", size="2"),
+                rx.text(detail, size="1", color_scheme="gray"),
+                spacing="0",
+                align="start",
+            ),
+            rx.spacer(),
+            rx.text(aside, size="2", weight="bold"),
+            align="center",
+            width="100%",
+        ),
+        on_click=on_click,
+        class_name=rx.cond(selected, "choice-card choice-card-on", "choice-card"),
+        aria_pressed=rx.cond(selected, "true", "false"),
+        type="button",
+        data_testid=testid,
+    )
+
+
+def _delivery_step() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(
+            CheckoutState.shipping_options,
+            lambda option: _choice_card(
+                CheckoutState.shipping_method_id == option.id.to_string(),
+                CheckoutState.choose_shipping(option.id.to_string()),
+                option.name,
+                option.estimate,
+                option.price_text,
+                "shipping-option",
+            ),
+        ),
+        rx.cond(
+            CheckoutState.errors.contains("shipping"),
+            rx.text(CheckoutState.errors["shipping"], size="1", color_scheme="red"),
+        ),
+        rx.button("Continue to payment", size="3", on_click=CheckoutState.submit_delivery, data_testid="to-payment"),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _payment_step() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(
+            CheckoutState.payment_options,
+            lambda option: _choice_card(
+                CheckoutState.payment_method == option.code,
+                CheckoutState.choose_payment(option.code),
+                option.label,
+                option.description,
+                "",
+                "payment-option",
+            ),
+        ),
+        rx.cond(
+            CheckoutState.errors.contains("payment"),
+            rx.text(CheckoutState.errors["payment"], size="1", color_scheme="red"),
+        ),
+        rx.button("Review order", size="3", on_click=CheckoutState.submit_payment, data_testid="to-review"),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _review_step() -> rx.Component:
+    return rx.vstack(
+        rx.text(
+            f"Deliver to {CheckoutState.name}, {CheckoutState.line1}, {CheckoutState.city}, {CheckoutState.region}",
+            size="2",
+        ),
+        rx.text(f"Confirmation goes to {CheckoutState.email}", size="2", color_scheme="gray"),
+        rx.cond(
+            (CheckoutState.payment_method == "bank_transfer") & (CheckoutState.bank_details.length() > 0),
+            rx.callout(
+                rx.vstack(
+                    rx.text("After placing the order, transfer the total to:", size="2"),
+                    rx.foreach(CheckoutState.bank_details, lambda row: rx.text(f"{row.label}: {row.value}", size="2")),
+                    spacing="1",
+                ),
+                icon="landmark",
+            ),
+        ),
+        rx.cond(
+            CheckoutState.error != "",
+            rx.callout(CheckoutState.error, icon="triangle-alert", color_scheme="red", data_testid="checkout-error"),
+        ),
+        rx.button(
+            rx.cond(CheckoutState.placing, rx.spinner(size="2"), rx.icon("lock", size=16)),
+            f"Place order · {CheckoutState.total_text}",
+            size="4",
+            width="100%",
+            on_click=CheckoutState.place_order,
+            disabled=CheckoutState.placing,
+            data_testid="place-order",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _section(number: int, body: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            _step_header(number, STEPS[number - 1]),
+            rx.cond(CheckoutState.step == number, body),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        data_testid=f"step-{number}",
+    )
+
+
+def _coupon_box() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            CheckoutState.coupon_code != "",
+            rx.hstack(
+                rx.badge(rx.icon("tag", size=12), CheckoutState.coupon_code, size="2", color_scheme="green"),
+                rx.text(CheckoutState.coupon_note, size="1", color_scheme="gray"),
+                rx.spacer(),
+                rx.button("Remove", variant="ghost", size="1", on_click=CheckoutState.remove_coupon),
+                align="center",
+                width="100%",
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        placeholder="Discount code",
+                        value=CheckoutState.coupon_input,
+                        on_change=lambda value: CheckoutState.set_field("coupon_input", value),
+                        aria_label="Discount code",
+                        flex="1",
+                        data_testid="coupon-input",
+                    ),
+                    rx.button("Apply", type="submit", variant="soft", data_testid="apply-coupon"),
+                    width="100%",
+                ),
+                on_submit=lambda _: CheckoutState.apply_coupon(),
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            CheckoutState.coupon_error != "",
+            rx.text(CheckoutState.coupon_error, size="1", color_scheme="red", data_testid="coupon-error"),
+        ),
+        width="100%",
+        spacing="1",
+    )
+
+
+def _order_summary() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Order summary", size="4"),
+            rx.foreach(
+                CheckoutState.lines,
+                lambda line: rx.hstack(
+                    rx.el.img(src=line.image_url, alt="", width="48", height="48", class_name="line-thumb small"),
+                    rx.vstack(
+                        rx.text(line.product_title, size="2"),
+                        rx.text(f"{line.variant_title} × {line.quantity}", size="1", color_scheme="gray"),
+                        spacing="0",
+                        flex="1",
+                    ),
+                    rx.text(line.line_total_text, size="2"),
+                    width="100%",
+                    align="center",
+                ),
+            ),
+            rx.divider(),
+            _coupon_box(),
+            rx.divider(),
+            rx.foreach(
+                CheckoutState.summary,
+                lambda row: rx.hstack(
+                    rx.text(row.label, size="2"), rx.text(row.value, size="2"), justify="between", width="100%"
+                ),
+            ),
+            rx.hstack(
+                rx.text("Total", weight="bold"),
+                rx.text(CheckoutState.total_text, weight="bold", data_testid="checkout-total"),
+                justify="between",
+                width="100%",
+            ),
+            rx.cond(CheckoutState.tax_note != "", rx.text(CheckoutState.tax_note, size="1", color_scheme="gray")),
+            rx.cond(CheckoutState.hold_text != "", rx.text(CheckoutState.hold_text, size="1", color_scheme="gray")),
+            spacing="3",
+            width="100%",
+        ),
+        height="fit-content",
+        position=rx.breakpoints(initial="static", md="sticky"),
+        top="120px",
+    )
+
+
+@storefront_page(route="/checkout", title="Checkout", on_load=CheckoutState.load)
+def checkout_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Checkout", size="7", as_="h1", data_testid="page-heading"),
+        rx.cond(
+            CheckoutState.loaded,
+            rx.grid(
+                rx.vstack(
+                    _section(1, _contact_step()),
+                    _section(2, _delivery_step()),
+                    _section(3, _payment_step()),
+                    _section(4, _review_step()),
+                    spacing="3",
+                    width="100%",
+                ),
+                _order_summary(),
+                columns=rx.breakpoints(initial="1", md="3fr 2fr"),
+                spacing="6",
+                width="100%",
+            ),
+            rx.center(rx.spinner(size="3"), padding="64px", width="100%"),
+        ),
+        spacing="4",
+        width="100%",
+    )

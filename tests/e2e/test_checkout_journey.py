@@ -1,0 +1,89 @@
+"""Shoppers buy: a guest checks out with a coupon; a shopper signs up and finds the order in history."""
+
+import re
+
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from revoque.models import Order, OrderLine, Product, Variant
+from tests.e2e.test_storefront_journey import open_page
+
+
+def _two_buyable_variants(session) -> tuple[str, list[str]]:
+    """A product with two in-stock variants with option values, and the values naming each."""
+    for product in session.exec(select(Product).where(Product.status == "active").order_by(Product.id)):
+        variants = session.exec(
+            select(Variant).where(Variant.product_id == product.id, Variant.stock_on_hand >= 3, Variant.title != "")
+        ).all()
+        if len(variants) >= 2:
+            return product.slug, [variants[0].title, variants[1].title]
+    raise AssertionError("the demo catalog needs a product with two variants in stock")
+
+
+def choose(page: Page, title: str) -> None:
+    for value in title.split(" / "):
+        page.get_by_test_id("option-choice").filter(has_text=re.compile(f"^{re.escape(value)}$")).first.click()
+
+
+def add_two_variants(page: Page, store, store_db) -> None:
+    slug, titles = _two_buyable_variants(store_db)
+    open_page(page, f"{store.url}/product/{slug}")
+    for title in titles:
+        choose(page, title)
+        page.get_by_test_id("add-to-cart").click()
+        expect(page.get_by_test_id("cart-drawer")).to_be_visible()
+        page.keyboard.press("Escape")
+    expect(page.get_by_test_id("cart-button")).to_have_attribute("aria-label", re.compile(r"Cart, 2 items"))
+
+
+def fill_address(page: Page, email: str) -> None:
+    for field, value in {
+        "email": email,
+        "name": "Ada Obi",
+        "phone": "0803 123 4567",
+        "line1": "12 Admiralty Way",
+        "city": "Lekki",
+        "region": "Lagos",
+    }.items():
+        page.locator(f"#checkout-{field}").fill(value)
+
+
+def check_out(page: Page, shot, email: str, coupon: str = "") -> str:
+    page.get_by_test_id("cart-button").click()
+    page.get_by_test_id("cart-drawer").get_by_test_id("checkout-button").click()
+    expect(page.get_by_test_id("step-1")).to_be_visible()
+    if coupon:
+        page.get_by_test_id("coupon-input").fill("EXPIRED20")
+        page.get_by_test_id("apply-coupon").click()
+        expect(page.get_by_test_id("coupon-error")).to_contain_text("expired on")
+        page.get_by_test_id("coupon-input").fill(coupon)
+        page.get_by_test_id("apply-coupon").click()
+        expect(page.get_by_text(coupon.upper(), exact=True)).to_be_visible()
+    page.get_by_test_id("to-delivery").click()
+    expect(page.get_by_test_id("error-email")).to_be_visible()
+    fill_address(page, email)
+    shot(page, "address")
+    page.get_by_test_id("to-delivery").click()
+    page.get_by_test_id("shipping-option").first.click()
+    page.get_by_test_id("to-payment").click()
+    page.get_by_test_id("payment-option").filter(has_text="Pay on delivery").click()
+    page.get_by_test_id("to-review").click()
+    shot(page, "review")
+    page.get_by_test_id("place-order").dblclick()
+    expect(page.get_by_test_id("order-confirmed")).to_be_visible(timeout=15_000)
+    number = page.get_by_test_id("order-number").inner_text()
+    shot(page, "confirmation")
+    return number
+
+
+def test_guest_checks_out_two_variants_with_a_coupon(page: Page, store, store_db, shot):
+    add_two_variants(page, store, store_db)
+    number = check_out(page, shot, "guest@example.com", coupon="welcome10")
+    store_db.expire_all()
+    orders = store_db.exec(select(Order).where(Order.email == "guest@example.com")).all()
+    assert [o.number for o in orders] == [number]  # the double click made one order
+    order = orders[0]
+    assert order.coupon_code == "WELCOME10" and order.discount > 0
+    assert order.payment_method == "pay_on_delivery"
+    assert len(store_db.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()) == 2
+    expect(page.get_by_test_id("cart-button")).to_have_attribute("aria-label", "Cart, 0 items")
