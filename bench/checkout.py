@@ -30,8 +30,9 @@ from sqlmodel import func, select
 from revoque.db import session_scope, upgrade_database
 from revoque.models import CartLine, Order, OrderLine, Variant
 from revoque.services import carts, checkout, pricing, shipping
+from revoque.services.accounts import AddressInput
 from revoque.services.carts import StockError
-from revoque.services.checkout import AddressInput, CheckoutDetails
+from revoque.services.checkout import CheckoutDetails
 from tests.conftest import drop_pg_database, pg_admin, pg_url, reset_caches
 from tests.factories import add_product, variants_of
 

@@ -52,11 +52,13 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 def cmd_seed(_: argparse.Namespace) -> None:
     from revoque.adapters.storage import get_storage
     from revoque.db import session_scope
+    from revoque.services.demo_commerce import ensure_demo_store
     from revoque.services.seed import seed_demo_catalog
 
     started = time.perf_counter()
-    with session_scope() as session:
+    with session_scope(write=True) as session:
         report = seed_demo_catalog(session, get_storage(), progress=_progress_bar("seeding"))
+        ensure_demo_store(session)
     if report.created:
         print(f"seeded the demo catalog in {time.perf_counter() - started:.1f}s: {report}")
     else:

@@ -22,3 +22,13 @@ def deliver_email(email_id: int) -> None:
     from revoque.adapters.mail import deliver_outbox_email
 
     deliver_outbox_email(email_id)
+
+
+def release_expired_reservations() -> int:
+    """Delete checkout holds whose time is up. Availability already ignores expired holds, so this
+    only keeps the table small; running it twice, or late, changes nothing else."""
+    from revoque.db import session_scope
+    from revoque.services.inventory import release_expired
+
+    with session_scope(write=True) as session:
+        return release_expired(session)

@@ -1,11 +1,19 @@
 """The Reflex application: storefront pages, and the non-UI HTTP routes on the backend."""
 
+import asyncio
+import logging
+
 import reflex as rx
 
 import revoque.pages  # noqa: F401  (registers every page)
+from revoque.adapters.queue import get_queue
 from revoque.api import build_api
 from revoque.api.status import CatalogNotFoundStatus
 from revoque.db import check_database
+from revoque.jobs import release_expired_reservations
+
+RESERVATION_SWEEP_SECONDS = 60
+log = logging.getLogger(__name__)
 
 app = rx.App(
     stylesheets=["/styles.css"],
@@ -18,3 +26,15 @@ app = rx.App(
 def fail_fast_without_a_database() -> None:
     """A broken DATABASE_URL stops the backend at start with one message naming the variable."""
     check_database()
+
+
+@app.register_lifespan_task
+async def sweep_expired_reservations() -> None:
+    """Every minute, queue the clean-up of expired checkout holds. The fixed job id means several
+    backend workers enqueueing at once still run it once; a failure is logged and retried next time."""
+    while True:
+        await asyncio.sleep(RESERVATION_SWEEP_SECONDS)
+        try:
+            await asyncio.to_thread(get_queue().enqueue, release_expired_reservations, job_id="release-expired-holds")
+        except Exception:
+            log.warning("could not queue the reservation sweep", exc_info=True)

@@ -1,5 +1,5 @@
 """One module per page; importing this package registers every page with Reflex."""
 
-from revoque.pages import account, cart, category, checkout, collection, home, not_found, product, search
+from revoque.pages import account, cart, category, checkout, collection, home, not_found, order, product, search
 
-__all__ = ["account", "cart", "category", "checkout", "collection", "home", "not_found", "product", "search"]
+__all__ = ["account", "cart", "category", "checkout", "collection", "home", "not_found", "order", "product", "search"]

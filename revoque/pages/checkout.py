@@ -6,8 +6,6 @@ the server; the button is also disabled while a request is in flight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import reflex as rx
 
 from revoque.components.layout import storefront_page
@@ -15,8 +13,9 @@ from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.models import Cart
 from revoque.services import checkout, inventory, pricing, shipping
+from revoque.services.accounts import AddressInput
 from revoque.services.carts import CartLineView, find_cart
-from revoque.services.checkout import AddressInput, CheckoutDetails, PaymentOption
+from revoque.services.checkout import CheckoutDetails, PaymentOption, SummaryRow
 from revoque.services.money import format_money
 from revoque.services.shipping import ShippingOption
 from revoque.settings import get_settings
@@ -25,12 +24,6 @@ from revoque.state.session import SessionState
 
 STEPS = ["Contact & address", "Delivery", "Payment", "Review"]
 ADDRESS_FIELDS = ["name", "phone", "line1", "line2", "city", "region", "postal_code"]
-
-
-@dataclass
-class SummaryRow:
-    label: str
-    value: str
 
 
 def _money(minor: int) -> str:
@@ -88,7 +81,7 @@ class CheckoutState(rx.State):
             config = pricing.get_store_config(session)
             self.shipping_options = shipping.list_active_methods(session)
             self.payment_options = checkout.payment_options(config)
-            self.bank_details = _bank_rows(config)
+            self.bank_details = checkout.bank_details(config)
             expires = inventory.reservation_expiry(session, self._cart_id)
         if session_state.signed_in and not self.email:
             self.email = session_state.user_email
@@ -116,8 +109,7 @@ class CheckoutState(rx.State):
         self.lines = quote.cart.lines
         self.coupon_error = quote.coupon_error
         self.coupon_note = quote.coupon_description
-        if quote.coupon_error:
-            self.coupon_code = ""
+        self.coupon_code = quote.coupon_code  # normalised, or "" when the code was refused
         rows = [SummaryRow("Subtotal", _money(totals.subtotal))]
         if totals.discount:
             rows.append(SummaryRow(f"Discount ({quote.coupon_code})", f"-{_money(totals.discount)}"))
@@ -135,7 +127,15 @@ class CheckoutState(rx.State):
             self.errors = {k: v for k, v in self.errors.items() if k != field}
 
     def _address(self) -> AddressInput:
-        return AddressInput(self.name, self.phone, self.line1, self.line2, self.city, self.region, self.postal_code)
+        return AddressInput(
+            name=self.name,
+            phone=self.phone,
+            line1=self.line1,
+            line2=self.line2,
+            city=self.city,
+            state=self.region,
+            postal_code=self.postal_code,
+        )
 
     @rx.event
     def submit_contact(self):
@@ -215,15 +215,6 @@ class CheckoutState(rx.State):
 
     def _reset_form(self) -> None:
         self.step, self.coupon_code, self.coupon_input, self.placing, self._cart_id = 1, "", "", False, None
-
-
-def _bank_rows(config) -> list[SummaryRow]:
-    rows = [
-        ("Bank", config.bank_name),
-        ("Account name", config.bank_account_name),
-        ("Account number", config.bank_account_number),
-    ]
-    return [SummaryRow(label, value) for label, value in rows if value]
 
 
 # --- view -------------------------------------------------------------------------------------

@@ -1,16 +1,19 @@
 """Product page: gallery, variant picker that updates price, stock badge and SKU, description."""
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from revoque.components.layout import storefront_page
 from revoque.components.product import breadcrumbs, empty_state, price_line
 from revoque.db import session_scope
-from revoque.errors import NotFound
-from revoque.services import carts, catalog
+from revoque.errors import NotFound, RevoqueError
+from revoque.services import accounts, carts, catalog
+from revoque.services.accounts import ReviewInfo
 from revoque.services.catalog import Crumb, ImageInfo, ProductDetail, VariantInfo
 from revoque.state.cart import CartState
+from revoque.state.session import SessionState
 
 
 @dataclass
@@ -104,6 +107,77 @@ class ProductState(rx.State):
     def show_image(self, index: int):
         if 0 <= index < len(self.images):
             self.image_index = index
+
+
+class ProductExtrasState(rx.State):
+    """Wishlist and reviews: per-shopper data, loaded after the product itself."""
+
+    product_id: int = 0
+    in_wishlist: bool = False
+    average: float = 0.0
+    review_count: int = 0
+    histogram: list[tuple[int, int]] = []
+    reviews: list[ReviewInfo] = []
+    can_review: bool = False
+    rating: str = "5"
+    title: str = ""
+    body: str = ""
+    review_errors: dict[str, str] = {}
+
+    async def _user_id(self) -> int | None:
+        return await (await self.get_state(SessionState)).signed_in_user_id()
+
+    @rx.event
+    async def load(self):
+        product = await self.get_state(ProductState)
+        self.product_id = product._detail.id if product._detail else 0
+        if not self.product_id:
+            return
+        user_id = await self._user_id()
+        with session_scope() as session:
+            summary = accounts.review_summary(session, self.product_id)
+            self.reviews = accounts.list_reviews(session, self.product_id).items
+            self.in_wishlist = bool(user_id) and self.product_id in accounts.wishlist_product_ids(session, user_id)
+            self.can_review = bool(user_id) and accounts.can_review(session, user_id, self.product_id)
+        self.average, self.review_count, self.histogram = summary.average, summary.count, summary.histogram
+
+    @rx.event
+    async def toggle_wishlist(self):
+        user_id = await self._user_id()
+        if user_id is None:
+            return rx.redirect(f"/sign-in?{urlencode({'next': self.router.url.path})}")
+        with session_scope(write=True) as session:
+            if self.in_wishlist:
+                accounts.remove_from_wishlist(session, user_id, self.product_id)
+            else:
+                accounts.add_to_wishlist(session, user_id, self.product_id)
+        self.in_wishlist = not self.in_wishlist
+        return rx.toast.success("Saved to your wishlist" if self.in_wishlist else "Removed from your wishlist")
+
+    @rx.event
+    def set_review_field(self, field: str, value: str):
+        if field in {"rating", "title", "body"}:
+            setattr(self, field, value)
+
+    @rx.event
+    async def submit_review(self):
+        user_id = await self._user_id()
+        if user_id is None:
+            return None
+        try:
+            with session_scope(write=True) as session:
+                accounts.add_review(
+                    session, user_id, self.product_id, rating=int(self.rating or 0), title=self.title, body=self.body
+                )
+        except accounts.InvalidFields as exc:
+            self.review_errors = exc.errors
+            return None
+        except RevoqueError as exc:
+            self.review_errors = {"form": str(exc)}
+            return None
+        self.review_errors, self.title, self.body = {}, "", ""
+        await self.load()
+        return rx.toast.success("Thank you for your review")
 
 
 def _gallery() -> rx.Component:
@@ -241,6 +315,16 @@ def _add_to_cart() -> rx.Component:
             width="80px",
             size="3",
         ),
+        rx.icon_button(
+            rx.icon("heart", size=18, fill=rx.cond(ProductExtrasState.in_wishlist, "currentColor", "none")),
+            on_click=ProductExtrasState.toggle_wishlist,
+            variant="outline",
+            size="3",
+            color_scheme=rx.cond(ProductExtrasState.in_wishlist, "red", "gray"),
+            aria_label=rx.cond(ProductExtrasState.in_wishlist, "Remove from wishlist", "Save to wishlist"),
+            aria_pressed=rx.cond(ProductExtrasState.in_wishlist, "true", "false"),
+            data_testid="wishlist-toggle",
+        ),
         rx.button(
             rx.cond(CartState.busy, rx.spinner(size="2"), rx.icon("shopping-bag", size=18)),
             rx.cond(buyable, "Add to cart", "Sold out"),
@@ -255,16 +339,116 @@ def _add_to_cart() -> rx.Component:
     )
 
 
+def _stars(rating) -> rx.Component:
+    return rx.hstack(
+        *[
+            rx.icon("star", size=14, fill=rx.cond(rating >= n, "currentColor", "none"), color=rx.color("amber", 9))
+            for n in range(1, 6)
+        ],
+        spacing="0",
+        aria_label=f"{rating} out of 5 stars",
+    )
+
+
+def _histogram_row(row) -> rx.Component:
+    share = rx.cond(ProductExtrasState.review_count > 0, row[1] * 100 / ProductExtrasState.review_count, 0)
+    return rx.hstack(
+        rx.text(f"{row[0]}★", size="1", width="28px"),
+        rx.progress(value=share.to(int), max=100, width="160px", size="1", color_scheme="amber"),
+        rx.text(row[1], size="1", color_scheme="gray"),
+        align="center",
+        spacing="2",
+    )
+
+
+def _review(review) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(_stars(review.rating), rx.text(review.title, weight="bold", size="2"), align="center", spacing="2"),
+        rx.cond(review.body != "", rx.text(review.body, size="2")),
+        rx.text(f"{review.author} · {review.date}", size="1", color_scheme="gray"),
+        spacing="1",
+        padding_y="12px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        width="100%",
+        data_testid="review",
+    )
+
+
+def _review_form() -> rx.Component:
+    state = ProductExtrasState
+    return rx.form(
+        rx.vstack(
+            rx.heading("Write a review", size="4", as_="h3"),
+            rx.el.label("Rating", html_for="review-rating", class_name="field-label"),
+            rx.select(
+                ["5", "4", "3", "2", "1"],
+                value=state.rating,
+                on_change=lambda v: state.set_review_field("rating", v),
+                id="review-rating",
+            ),
+            rx.input(
+                placeholder="Title",
+                value=state.title,
+                on_change=lambda v: state.set_review_field("title", v),
+                aria_label="Review title",
+                width="100%",
+            ),
+            rx.text_area(
+                placeholder="What did you like or dislike?",
+                value=state.body,
+                on_change=lambda v: state.set_review_field("body", v),
+                aria_label="Review",
+                width="100%",
+            ),
+            rx.foreach(state.review_errors.values(), lambda message: rx.text(message, size="1", color_scheme="red")),
+            rx.button("Post review", type="submit"),
+            spacing="2",
+            width="100%",
+            max_width="520px",
+        ),
+        on_submit=lambda _: state.submit_review(),
+    )
+
+
+def _reviews_section() -> rx.Component:
+    state = ProductExtrasState
+    return rx.vstack(
+        rx.heading("Reviews", size="6", as_="h2"),
+        rx.cond(
+            state.review_count > 0,
+            rx.hstack(
+                rx.vstack(
+                    rx.text(state.average, size="8", weight="bold", data_testid="rating-average"),
+                    _stars(state.average),
+                    rx.text(f"{state.review_count} reviews", size="1", color_scheme="gray"),
+                    spacing="1",
+                ),
+                rx.vstack(rx.foreach(state.histogram, _histogram_row), spacing="1"),
+                spacing="6",
+                wrap="wrap",
+            ),
+            rx.text("No reviews yet. Customers who receive this product can review it.", size="2", color_scheme="gray"),
+        ),
+        rx.foreach(state.reviews, _review),
+        rx.cond(state.can_review, _review_form()),
+        spacing="3",
+        width="100%",
+        padding_top="32px",
+        data_testid="reviews",
+    )
+
+
 def _loaded_view() -> rx.Component:
     return rx.vstack(
         breadcrumbs(ProductState.crumbs),
         rx.grid(_gallery(), _buy_box(), columns=rx.breakpoints(initial="1", md="2"), spacing="6", width="100%"),
+        _reviews_section(),
         spacing="4",
         width="100%",
     )
 
 
-@storefront_page(route="/product/[slug]", title="Product", on_load=ProductState.load)
+@storefront_page(route="/product/[slug]", title="Product", on_load=[ProductState.load, ProductExtrasState.load])
 def product_page() -> rx.Component:
     return rx.cond(
         ProductState.not_found,

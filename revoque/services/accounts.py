@@ -35,7 +35,6 @@ from revoque.models import (
     AuthSession,
     LoginThrottle,
     Order,
-    OrderEvent,
     OrderLine,
     OrderStatus,
     PasswordResetToken,
@@ -47,9 +46,10 @@ from revoque.models import (
     WishlistItem,
 )
 from revoque.models.base import utcnow
-from revoque.services import catalog
+from revoque.services import catalog, orders
 from revoque.services.catalog import ProductCard
 from revoque.services.money import format_money
+from revoque.services.orders import EventView
 from revoque.settings import get_settings
 
 PASSWORD_MIN_LENGTH = 8
@@ -796,28 +796,23 @@ class OrderLineInfo:
 
 
 @dataclass
-class TimelineEntry:
-    date: str
-    title: str
-    message: str
-
-
-@dataclass
 class OrderDetail:
     number: str
     date: str
     status: str
     payment_status: str
     payment_method: str
+    payment_method_code: str
     shipping_method: str
     subtotal: str
     discount: str  # "" when there is no discount
     shipping: str
     tax: str
+    tax_included: bool
     total: str
     coupon_code: str
     lines: list[OrderLineInfo]
-    timeline: list[TimelineEntry]  # newest first
+    timeline: list[EventView]  # newest first
     shipping_address: list[str]
     billing_address: list[str]
 
@@ -826,14 +821,14 @@ def list_orders(session: Session, user_id: int, page: int = 1, page_size: int = 
     """The customer's orders, newest first, one page at a time."""
     total = session.exec(select(func.count()).select_from(Order).where(Order.user_id == user_id)).one()
     page, pages = catalog.clamp_page(page, total, page_size)
-    orders = session.exec(
+    rows = session.exec(
         select(Order)
         .where(Order.user_id == user_id)
         .order_by(col(Order.created_at).desc(), col(Order.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
-    counts = _item_counts(session, [o.id for o in orders])
+    counts = _item_counts(session, [o.id for o in rows])
     items = [
         OrderSummary(
             number=o.number,
@@ -843,7 +838,7 @@ def list_orders(session: Session, user_id: int, page: int = 1, page_size: int = 
             total=format_money(o.total, o.currency),
             item_count=counts.get(o.id, 0),
         )
-        for o in orders
+        for o in rows
     ]
     return OrderPage(items, total, page, pages)
 
@@ -864,29 +859,39 @@ def get_order_for_user(session: Session, user_id: int, number: str) -> OrderDeta
     order = session.exec(select(Order).where(Order.number == number, Order.user_id == user_id)).first()
     if order is None:
         raise NotFound(f"There is no order {number} on your account.")
+    return order_detail(session, order)
+
+
+def get_order_by_number(session: Session, number: str) -> Order:
+    """For pages that have already checked the visitor may see it (e.g. by the emailed order key)."""
+    order = session.exec(select(Order).where(Order.number == number)).first()
+    if order is None:
+        raise NotFound(f"There is no order {number}.")
+    return order
+
+
+def order_detail(session: Session, order: Order) -> OrderDetail:
+    """Everything the customer sees about an order: lines, totals, addresses and timeline."""
     money = partial(format_money, currency=order.currency)
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
     cards = {c.id: c for c in catalog.cards_for_products(session, [ln.product_id for ln in lines if ln.product_id])}
-    events = session.exec(
-        select(OrderEvent)
-        .where(OrderEvent.order_id == order.id, col(OrderEvent.visible_to_customer).is_(True))
-        .order_by(col(OrderEvent.created_at).desc(), col(OrderEvent.id).desc())
-    ).all()
     return OrderDetail(
         number=order.number,
         date=_day(order.created_at),
         status=_label(order.status),
         payment_status=_label(order.payment_status),
         payment_method=_label(order.payment_method),
+        payment_method_code=order.payment_method,
         shipping_method=order.shipping_method_name,
         subtotal=money(order.subtotal),
         discount=money(order.discount) if order.discount else "",
         shipping=money(order.shipping) if order.shipping else "Free",
         tax=money(order.tax),
+        tax_included=order.prices_include_tax,
         total=money(order.total),
         coupon_code=order.coupon_code,
         lines=[_line_info(line, cards.get(line.product_id), order.currency) for line in lines],
-        timeline=[_timeline_entry(event) for event in events],
+        timeline=list(reversed(orders.order_timeline(session, order.id, customer_view=True))),
         shipping_address=address_lines(order.shipping_address or {}),
         billing_address=address_lines(order.billing_address or {}),
     )
@@ -903,19 +908,3 @@ def _line_info(line: OrderLine, card: ProductCard | None, currency: str) -> Orde
         href=card.href if card else "",
         image_url=card.image_url if card else catalog.image_url(None),
     )
-
-
-_TIMELINE_TITLES = {
-    ("status", "pending"): "Order placed",
-    ("status", "processing"): "Being prepared",
-    ("payment", "paid"): "Payment received",
-    ("payment", "unpaid"): "Awaiting payment",
-    ("payment", "refunded"): "Payment refunded",
-    ("payment", "partially_refunded"): "Partly refunded",
-}
-
-
-def _timeline_entry(event: OrderEvent) -> TimelineEntry:
-    moment = _aware(event.created_at)
-    title = _TIMELINE_TITLES.get((event.kind, event.to_status)) or _label(event.to_status or event.kind)
-    return TimelineEntry(f"{_day(moment)}, {moment:%H:%M} UTC", title, event.message)

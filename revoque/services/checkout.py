@@ -25,6 +25,7 @@ from revoque.errors import NotFound, ValidationError
 from revoque.models import Cart, CartLine, Order, OrderLine, PaymentMethod, Product, StoreConfig, Variant
 from revoque.models.base import utcnow
 from revoque.services import inventory, orders, pricing, shipping
+from revoque.services.accounts import AddressInput
 from revoque.services.carts import CartView, StockError, view_cart
 from revoque.services.catalog import money
 from revoque.settings import get_settings
@@ -37,18 +38,6 @@ REQUIRED_ADDRESS_FIELDS = {
     "city": "City",
     "state": "State",
 }
-
-
-@dataclass
-class AddressInput:
-    name: str = ""
-    phone: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    state: str = ""
-    postal_code: str = ""
-    country: str = "NG"
 
 
 @dataclass
@@ -67,6 +56,12 @@ class PaymentOption:
     code: str
     label: str
     description: str
+
+
+@dataclass
+class SummaryRow:
+    label: str
+    value: str
 
 
 @dataclass
@@ -117,6 +112,16 @@ def payment_options(config: StoreConfig) -> list[PaymentOption]:
         (config.bank_transfer_enabled, PaymentOption(PaymentMethod.BANK_TRANSFER, "Bank transfer", bank)),
     ]
     return [option for enabled, option in options if enabled]
+
+
+def bank_details(config: StoreConfig) -> list[SummaryRow]:
+    """What a bank-transfer customer needs to pay; blank fields are left out."""
+    rows = [
+        ("Bank", config.bank_name),
+        ("Account name", config.bank_account_name),
+        ("Account number", config.bank_account_number),
+    ]
+    return [SummaryRow(label, value) for label, value in rows if value]
 
 
 def quote(
@@ -196,9 +201,7 @@ def _place(session: Session, cart_id: int, details: CheckoutDetails, email: str,
     inventory.release_cart(session, cart_id)
     cart.status = "converted"
     session.add(cart)
-    orders.record_event(
-        session, order, kind="status", to_status=order.status, actor="customer", message="Order placed.", now=now
-    )
+    orders.record_event(session, order, kind="status", to_status=order.status, actor="customer", now=now)
     _send_confirmation(session, order)
     return order
 

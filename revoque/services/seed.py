@@ -80,7 +80,16 @@ COLOURS: dict[str, tuple[str, RGB]] = {
 
 PALETTES: dict[str, tuple[str, ...]] = {
     "fashion": (
-        "Black", "White", "Navy", "Red", "Olive", "Mustard", "Burgundy", "Sky Blue", "Emerald", "Pink",
+        "Black",
+        "White",
+        "Navy",
+        "Red",
+        "Olive",
+        "Mustard",
+        "Burgundy",
+        "Sky Blue",
+        "Emerald",
+        "Pink",
     ),
     "leather": ("Black", "Brown", "Tan", "Beige"),
     "tech": ("Black", "Silver", "Midnight Blue", "White", "Gold"),
@@ -296,24 +305,65 @@ class CategorySpec:
 
 
 CATEGORIES: tuple[CategorySpec, ...] = (
-    CategorySpec("Men's Clothing", (52, 96, 140), "shirt", "Shirts, trousers and native wear for men.",
-                 ("Men's Shirts", "Trousers & Shorts", "Men's Native Wear")),
-    CategorySpec("Women's Clothing", (190, 84, 118), "dress", "Dresses, tops and native styles for women.",
-                 ("Dresses", "Tops & Blouses", "Women's Native Wear")),
-    CategorySpec("Shoes", (150, 102, 62), "sneaker", "Boots, heels, sandals and sneakers.",
-                 ("Men's Shoes", "Women's Shoes", "Sneakers")),
-    CategorySpec("Bags & Accessories", (118, 80, 140), "handbag", "Bags, watches, jewellery and sunglasses.",
-                 ("Handbags", "Backpacks & Travel", "Watches & Jewellery")),
-    CategorySpec("Home & Kitchen", (64, 136, 108), "pot", "Cookware, bedding, decor and small appliances.",
-                 ("Cookware", "Bedding", "Home Decor")),
-    CategorySpec("Beauty & Personal Care", (214, 122, 104), "bottle", "Skincare, hair care and fragrance.",
-                 ("Skincare", "Hair Care", "Fragrance")),
-    CategorySpec("Electronics", (58, 78, 112), "phone", "Phones, audio, computing and power.",
-                 ("Phones & Tablets", "Audio", "Computing")),
-    CategorySpec("Sports & Outdoors", (222, 130, 40), "ball", "Fitness kit, balls and training wear.",
-                 ("Fitness", "Ball Sports")),
-    CategorySpec("Kids", (226, 170, 40), "blocks", "Clothes, toys and school essentials for children.",
-                 ("Kids' Clothing", "Toys & Games")),
+    CategorySpec(
+        "Men's Clothing",
+        (52, 96, 140),
+        "shirt",
+        "Shirts, trousers and native wear for men.",
+        ("Men's Shirts", "Trousers & Shorts", "Men's Native Wear"),
+    ),
+    CategorySpec(
+        "Women's Clothing",
+        (190, 84, 118),
+        "dress",
+        "Dresses, tops and native styles for women.",
+        ("Dresses", "Tops & Blouses", "Women's Native Wear"),
+    ),
+    CategorySpec(
+        "Shoes",
+        (150, 102, 62),
+        "sneaker",
+        "Boots, heels, sandals and sneakers.",
+        ("Men's Shoes", "Women's Shoes", "Sneakers"),
+    ),
+    CategorySpec(
+        "Bags & Accessories",
+        (118, 80, 140),
+        "handbag",
+        "Bags, watches, jewellery and sunglasses.",
+        ("Handbags", "Backpacks & Travel", "Watches & Jewellery"),
+    ),
+    CategorySpec(
+        "Home & Kitchen",
+        (64, 136, 108),
+        "pot",
+        "Cookware, bedding, decor and small appliances.",
+        ("Cookware", "Bedding", "Home Decor"),
+    ),
+    CategorySpec(
+        "Beauty & Personal Care",
+        (214, 122, 104),
+        "bottle",
+        "Skincare, hair care and fragrance.",
+        ("Skincare", "Hair Care", "Fragrance"),
+    ),
+    CategorySpec(
+        "Electronics",
+        (58, 78, 112),
+        "phone",
+        "Phones, audio, computing and power.",
+        ("Phones & Tablets", "Audio", "Computing"),
+    ),
+    CategorySpec(
+        "Sports & Outdoors", (222, 130, 40), "ball", "Fitness kit, balls and training wear.", ("Fitness", "Ball Sports")
+    ),
+    CategorySpec(
+        "Kids",
+        (226, 170, 40),
+        "blocks",
+        "Clothes, toys and school essentials for children.",
+        ("Kids' Clothing", "Toys & Games"),
+    ),
 )
 
 
@@ -335,263 +385,595 @@ class Line:
 
 
 LINES: tuple[Line, ...] = (
-    Line("MEN-SHT", "mens-shirts", "shirt", "apparel", (6_500, 18_000), 250, "clothing",
-         ("Eko Threads", "Lagos Loom"), (
-        ("Slim Fit Oxford Shirt", "crisp Oxford cotton"),
-        ("Short Sleeve Linen Shirt", "soft washed linen"),
-        ("Cotton Polo Shirt", "breathable cotton piqué"),
-        ("Striped Poplin Shirt", "smooth cotton poplin"),
-        ("Denim Overshirt", "light, pre-washed denim"),
-        ("Classic Crew Neck T-Shirt", "heavyweight combed cotton"),
-    ), ("Cotton",)),
-    Line("MEN-TRS", "trousers-and-shorts", "trousers", "apparel", (8_000, 22_000), 450, "clothing",
-         ("Eko Threads",), (
-        ("Chino Trousers", "stretch cotton twill"),
-        ("Slim Fit Stretch Jeans", "rigid-look stretch denim"),
-        ("Cargo Shorts", "tough ripstop cotton"),
-        ("Tailored Suit Trousers", "a fine wool blend"),
-        ("Drawstring Linen Trousers", "washed linen"),
-    )),
-    Line("MEN-NTV", "mens-native-wear", "robe", "tailored", (15_000, 65_000), 650, "clothing",
-         ("Lagos Loom", "Adire House"), (
-        ("Embroidered Senator Kaftan", "premium cashmere-touch wool blend"),
-        ("Agbada Three-Piece Set", "rich Guinea brocade"),
-        ("Linen Kaftan Shirt", "cool, breathable linen"),
-        ("Adire Dashiki Top", "hand-dyed adire cotton"),
-        ("Ankara Buba and Sokoto", "bold wax-print Ankara"),
-    ), ("Made in Nigeria", "Native Wear")),
-    Line("WMN-DRS", "dresses", "dress", "apparel", (9_000, 35_000), 350, "clothing",
-         ("Adire House", "Eko Threads"), (
-        ("Ankara Print Wrap Dress", "wax-print Ankara cotton"),
-        ("Floral Midi Dress", "lightweight viscose"),
-        ("Satin Slip Dress", "fluid satin"),
-        ("Bodycon Knit Dress", "soft rib knit"),
-        ("Tiered Maxi Dress", "airy cotton voile"),
-        ("Belted Shirt Dress", "crisp cotton poplin"),
-    ), ("Ankara",)),
-    Line("WMN-TOP", "tops-and-blouses", "shirt", "apparel", (5_000, 15_000), 200, "clothing",
-         ("Eko Threads",), (
-        ("Puff Sleeve Blouse", "light cotton voile"),
-        ("Ribbed Tank Top", "stretchy ribbed modal"),
-        ("Off-Shoulder Crop Top", "soft jersey cotton"),
-        ("Silk Camisole", "washed mulberry silk"),
-        ("Oversized Graphic Tee", "heavyweight cotton"),
-    )),
-    Line("WMN-NTV", "womens-native-wear", "dress", "tailored", (18_000, 85_000), 700, "clothing",
-         ("Lagos Loom", "Adire House"), (
-        ("Aso Oke Iro and Buba Set", "hand-woven aso oke"),
-        ("Lace Kaftan Gown", "French cord lace"),
-        ("Ankara Peplum Top", "wax-print Ankara"),
-        ("Adire Kimono Jacket", "hand-dyed adire cotton"),
-        ("Kente Print Maxi Skirt", "kente-print cotton"),
-    ), ("Made in Nigeria", "Native Wear")),
-    Line("SHO-MEN", "mens-shoes", "boot", "shoes-men", (18_000, 60_000), 950, "shoes",
-         ("Kano Leatherworks", "Naija Stride"), (
-        ("Leather Chelsea Boots", "full-grain leather"),
-        ("Suede Penny Loafers", "soft suede"),
-        ("Oxford Brogues", "hand-burnished leather"),
-        ("Leather Palm Slippers", "Kano-tanned leather"),
-        ("Desert Boots", "sand-coloured suede"),
-    ), ("Leather",), "leather"),
-    Line("SHO-WMN", "womens-shoes", "heel", "shoes-women", (12_000, 45_000), 600, "shoes",
-         ("Naija Stride", "Kano Leatherworks"), (
-        ("Block Heel Sandals", "soft nappa leather"),
-        ("Pointed Toe Pumps", "glossy patent leather"),
-        ("Strappy Kitten Heels", "smooth leather"),
-        ("Woven Espadrille Wedges", "woven raffia and jute"),
-        ("Slingback Mules", "supple suede"),
-    ), palette="leather"),
-    Line("SHO-SNK", "sneakers", "sneaker", "shoes-men", (20_000, 75_000), 820, "shoes",
-         ("Naija Stride", "Arewa Sports"), (
-        ("Canvas Low-Top Sneakers", "durable cotton canvas"),
-        ("Retro Running Trainers", "suede and mesh"),
-        ("Knit Slip-On Sneakers", "breathable knit"),
-        ("High-Top Court Sneakers", "vegan leather"),
-        ("Chunky Platform Trainers", "layered leather and mesh"),
-    ), ("Unisex",), "sport"),
-    Line("BAG-HND", "handbags", "handbag", "colour", (12_000, 55_000), 700, "bags",
-         ("Kano Leatherworks", "Adire House"), (
-        ("Leather Tote Bag", "pebbled genuine leather"),
-        ("Woven Raffia Clutch", "hand-woven raffia"),
-        ("Ankara Crossbody Bag", "Ankara-print cotton"),
-        ("Structured Top Handle Bag", "saffiano leather"),
-        ("Quilted Chain Shoulder Bag", "quilted vegan leather"),
-    ), ("Gift Idea",), "leather"),
-    Line("BAG-BPK", "backpacks-and-travel", "backpack", "colour", (15_000, 95_000), 1_200, "bags",
-         ("Arewa Sports", "Kano Leatherworks"), (
-        ("Laptop Backpack 15.6 Inch", "water-resistant nylon"),
-        ("Canvas Rolltop Backpack", "waxed cotton canvas"),
-        ("Weekender Duffel Bag", "leather-trimmed canvas"),
-        ("Anti-Theft Travel Backpack", "slash-proof recycled polyester"),
-        ("Waterproof Commuter Backpack", "welded waterproof fabric"),
-    ), palette="sport"),
-    Line("ACC-WCH", "watches-and-jewellery", "watch", "colour", (15_000, 120_000), 150, "accessories",
-         ("Zaria Gold",), (
-        ("Minimalist Leather Strap Watch", "a slim case and a soft leather strap"),
-        ("Stainless Steel Chronograph Watch", "a stainless steel case and a working chronograph"),
-        ("Gold Tone Dress Watch", "a gold-tone case and sapphire-coated glass"),
-        ("Digital Sports Watch", "a backlit display and 50m water resistance"),
-    ), ("Gift Idea",), "leather"),
-    Line("ACC-JWL", "watches-and-jewellery", "ring", "single", (6_000, 65_000), 40, "accessories",
-         ("Zaria Gold",), (
-        ("Gold Plated Hoop Earrings", "18k gold plating over brass"),
-        ("Coral Bead Necklace", "hand-strung coral beads"),
-        ("Sterling Silver Cuff Bracelet", "hammered sterling silver"),
-        ("Stackable Gold Ring Set", "18k gold plating"),
-        ("Pearl Drop Earrings", "freshwater pearls"),
-    ), ("Gift Idea", "Handmade"), "jewel"),
-    Line("ACC-SUN", "bags-and-accessories", "glasses", "colour", (4_500, 25_000), 60, "accessories",
-         ("Eko Threads", "Zaria Gold"), (
-        ("Polarised Aviator Sunglasses", "polarised UV400 lenses"),
-        ("Cat-Eye Sunglasses", "a lightweight acetate frame"),
-        ("Round Tortoiseshell Sunglasses", "a tortoiseshell acetate frame"),
-        ("Sports Wraparound Sunglasses", "shatterproof wraparound lenses"),
-    ), ("Unisex",), "leather"),
-    Line("HOM-CKW", "cookware", "pot", "single", (8_000, 95_000), 2_600, "home",
-         ("Iya Kitchen",), (
-        ("Stainless Steel Pot Set", "tri-ply stainless steel"),
-        ("Non-Stick Frying Pan 28cm", "a PFOA-free non-stick coating"),
-        ("Cast Iron Dutch Oven", "enamelled cast iron"),
-        ("Pressure Cooker 6L", "a triple safety-valve lid"),
-        ("Ceramic Casserole Dish Set", "oven-safe stoneware"),
-        ("Jollof Party Pot 20L", "heavy-gauge aluminium"),
-    ), palette="home"),
-    Line("HOM-BED", "bedding", "pillow", "bedding", (15_000, 60_000), 1_800, "home",
-         ("Harmattan Home",), (
-        ("Egyptian Cotton Duvet Set", "400-thread-count Egyptian cotton"),
-        ("Adire Print Bedsheet Set", "hand-printed adire cotton"),
-        ("Quilted Mattress Protector", "a waterproof, breathable backing"),
-        ("Waffle Knit Throw Blanket", "soft waffle-knit cotton"),
-        ("Bamboo Pillowcase Pair", "cool bamboo fibre"),
-    ), palette="home"),
-    Line("HOM-DCR", "home-decor", "vase", "single", (4_500, 38_000), 900, "home",
-         ("Harmattan Home", "Adire House"), (
-        ("Handwoven Raffia Wall Basket", "hand-woven raffia"),
-        ("Ceramic Bud Vase", "hand-thrown ceramic"),
-        ("Scented Soy Candle", "natural soy wax and a cotton wick"),
-        ("Rattan Table Lamp", "hand-woven rattan"),
-        ("Mudcloth Cushion Cover", "hand-printed mudcloth cotton"),
-    ), ("Handmade", "Gift Idea"), "home"),
-    Line("HOM-APL", "home-and-kitchen", "kettle", "colour", (12_000, 85_000), 2_200, "home",
-         ("Iya Kitchen",), (
-        ("Electric Kettle 1.7L", "a fast-boil 2200W element"),
-        ("Blender with Grinder Mill", "a pepper-grinding mill attachment"),
-        ("Air Fryer 4.5L", "rapid hot-air circulation"),
-        ("Rice Cooker 1.8L", "a keep-warm setting"),
-        ("Two-Slice Toaster", "seven browning levels"),
-    ), palette="home"),
-    Line("BEA-SKN", "skincare", "jar", "lotion", (3_500, 15_000), 260, "beauty",
-         ("Zuri Beauty", "Ori Naturals"), (
-        ("Black Soap Face Wash", "African black soap"),
-        ("Vitamin C Brightening Serum", "stabilised vitamin C"),
-        ("Cocoa Butter Body Lotion", "pure cocoa butter"),
-        ("Aloe Vera Soothing Gel", "fresh aloe vera"),
-        ("Rose Water Hydrating Toner", "distilled rose water"),
-    ), ("Natural",), "beauty"),
-    Line("BEA-ESS", "beauty-and-personal-care", "jar", "single", (2_500, 9_000), 280, "beauty",
-         ("Ori Naturals", "Zuri Beauty"), (
-        ("Shea Butter Body Cream 250ml", "unrefined Nigerian shea butter"),
-        ("Charcoal Bar Soap 3-Pack", "activated charcoal"),
-        ("Lip Balm Trio", "beeswax and shea butter"),
-        ("Argan Oil Hand Cream 75ml", "cold-pressed argan oil"),
-        ("Bamboo Makeup Brush Set", "soft, cruelty-free bristles"),
-    ), ("Natural", "Made in Nigeria"), "beauty"),
-    Line("BEA-HAR", "hair-care", "bottle", "hair", (3_000, 12_000), 320, "beauty",
-         ("Ori Naturals",), (
-        ("Coconut Curl Cream", "virgin coconut oil"),
-        ("Chebe Hair Growth Oil", "chebe powder and castor oil"),
-        ("Moisturising Shampoo", "a sulphate-free formula"),
-        ("Leave-In Conditioner", "shea butter and aloe"),
-        ("Edge Control Gel", "rosemary and peppermint oil"),
-    ), ("Natural",), "beauty"),
-    Line("BEA-FRG", "fragrance", "perfume", "perfume", (15_000, 85_000), 300, "beauty",
-         ("Oasis Scents",), (
-        ("Oud Noir Eau de Parfum", "notes of oud and amber"),
-        ("Citrus Bloom Eau de Toilette", "bergamot and neroli"),
-        ("Sandalwood Musk Perfume Oil", "sandalwood and white musk"),
-        ("Vanilla Amber Body Mist", "warm vanilla and amber"),
-        ("Vetiver Cologne", "vetiver and cedarwood"),
-    ), ("Gift Idea",), "beauty"),
-    Line("ELE-PHN", "phones-and-tablets", "phone", "storage", (85_000, 280_000), 210, "electronics",
-         ("Volta",), (
-        ("Volta X5 Smartphone", "a 6.7-inch AMOLED display"),
-        ("Volta Note 12 Pro", "a 50MP night-mode camera"),
-        ("Volta A3 Lite Smartphone", "a 5,000mAh all-day battery"),
-        ("Volta Tab 10 Tablet", "a 10.4-inch 2K display"),
-        ("Volta Tab Mini 8", "a compact 8-inch screen and dual SIM"),
-    ), palette="tech"),
-    Line("ELE-AUD", "audio", "headphones", "colour", (9_000, 120_000), 320, "electronics",
-         ("Kora Audio",), (
-        ("Wireless Over-Ear Headphones", "40-hour battery life"),
-        ("True Wireless Earbuds", "a pocket-sized charging case"),
-        ("Noise Cancelling Headphones", "active noise cancelling"),
-        ("Sports Neckband Earphones", "a sweat-proof design"),
-        ("Studio Monitor Headphones", "flat, accurate 50mm drivers"),
-    ), ("Wireless", "Gift Idea"), "tech"),
-    Line("ELE-CMP", "computing", "laptop", "single", (25_000, 420_000), 1_700, "electronics",
-         ("Pulse Tech",), (
-        ("Pulse 14 Inch Ultrabook Laptop", "a fast 512GB SSD"),
-        ("Pulse 15.6 Inch Everyday Laptop", "a full HD anti-glare screen"),
-        ("27 Inch Full HD Monitor", "an IPS panel with slim bezels"),
-        ("Wireless Keyboard and Mouse Combo", "a quiet, full-size keyboard"),
-        ("USB-C Docking Hub", "seven ports in one cable"),
-    ), palette="tech"),
-    Line("ELE-PWR", "electronics", "powerbank", "colour", (5_000, 45_000), 380, "electronics",
-         ("Volta", "Pulse Tech"), (
-        ("20000mAh Power Bank", "a 20,000mAh cell"),
-        ("65W Fast Charger", "fast charging up to 65W"),
-        ("Solar Rechargeable Lantern", "a built-in solar panel"),
-        ("Smart Fitness Band", "heart-rate and sleep tracking"),
-        ("Braided USB-C Cable 2m", "a tangle-free braided jacket"),
-    ), palette="tech"),
-    Line("SPT-FIT", "fitness", "dumbbell", "single", (4_000, 70_000), 2_000, "sports",
-         ("Arewa Sports",), (
-        ("Adjustable Dumbbell Set 20kg", "a steel core and non-slip grips"),
-        ("Non-Slip Yoga Mat", "dense, cushioning TPE foam"),
-        ("Resistance Band Set", "five colour-coded strengths"),
-        ("Skipping Rope with Counter", "a built-in jump counter"),
-        ("Ab Roller Wheel", "a wide, stable wheel"),
-        ("Kettlebell 12kg", "solid cast iron"),
-    ), palette="sport"),
-    Line("SPT-BAL", "ball-sports", "ball", "single", (6_000, 28_000), 450, "sports",
-         ("Arewa Sports",), (
-        ("Match Football Size 5", "a thermo-bonded outer shell"),
-        ("Training Football Size 4", "a tough, stitched cover"),
-        ("Futsal Ball", "a low-bounce design"),
-        ("Beach Volleyball", "a soft-touch cover"),
-        ("Basketball Size 7", "deep channels for grip"),
-    ), palette="sport"),
-    Line("SPT-WER", "sports-and-outdoors", "shirt", "apparel", (7_000, 25_000), 220, "sports",
-         ("Arewa Sports",), (
-        ("Dri-Fit Training Jersey", "quick-dry mesh"),
-        ("Compression Running Shorts", "four-way stretch fabric"),
-        ("Zip-Up Track Jacket", "smooth tricot"),
-        ("Seamless Sports Bra", "moisture-wicking knit"),
-    ), palette="sport"),
-    Line("KID-CLO", "kids-clothing", "shirt", "kids", (3_500, 12_000), 180, "kids",
-         ("Tiny Tribe",), (
-        ("Dinosaur Print T-Shirt", "soft organic cotton"),
-        ("Striped Cotton Polo", "easy-care cotton piqué"),
-        ("Kids' Zip Hoodie", "cosy brushed fleece"),
-        ("Cotton Pyjama Set", "breathable cotton jersey"),
-        ("Ankara Print Kids' Shirt", "wax-print Ankara cotton"),
-    ), palette="kids"),
-    Line("KID-TOY", "toys-and-games", "blocks", "single", (3_000, 35_000), 800, "kids",
-         ("Ayo Play",), (
-        ("Wooden Building Blocks 50pc", "sustainably sourced wood"),
-        ("Ayo Olopon Board Game", "a hand-carved wooden board"),
-        ("Remote Control Racing Car", "rechargeable batteries"),
-        ("Plush Teddy Bear", "super-soft, washable plush"),
-        ("Alphabet Learning Puzzle", "chunky, easy-grip pieces"),
-        ("Kids' Art and Craft Kit", "washable, non-toxic paints"),
-    ), ("Gift Idea",), "kids"),
-    Line("KID-SCH", "kids", "backpack", "colour", (4_000, 15_000), 500, "kids",
-         ("Tiny Tribe",), (
-        ("Kids' School Backpack", "padded, adjustable straps"),
-        ("Insulated Lunch Bag", "double-wall insulation"),
-        ("Kids' Water Bottle 500ml", "a leak-proof flip lid"),
-        ("Pencil Case Set", "wipe-clean fabric"),
-    ), ("Back to School",), "kids"),
+    Line(
+        "MEN-SHT",
+        "mens-shirts",
+        "shirt",
+        "apparel",
+        (6_500, 18_000),
+        250,
+        "clothing",
+        ("Eko Threads", "Lagos Loom"),
+        (
+            ("Slim Fit Oxford Shirt", "crisp Oxford cotton"),
+            ("Short Sleeve Linen Shirt", "soft washed linen"),
+            ("Cotton Polo Shirt", "breathable cotton piqué"),
+            ("Striped Poplin Shirt", "smooth cotton poplin"),
+            ("Denim Overshirt", "light, pre-washed denim"),
+            ("Classic Crew Neck T-Shirt", "heavyweight combed cotton"),
+        ),
+        ("Cotton",),
+    ),
+    Line(
+        "MEN-TRS",
+        "trousers-and-shorts",
+        "trousers",
+        "apparel",
+        (8_000, 22_000),
+        450,
+        "clothing",
+        ("Eko Threads",),
+        (
+            ("Chino Trousers", "stretch cotton twill"),
+            ("Slim Fit Stretch Jeans", "rigid-look stretch denim"),
+            ("Cargo Shorts", "tough ripstop cotton"),
+            ("Tailored Suit Trousers", "a fine wool blend"),
+            ("Drawstring Linen Trousers", "washed linen"),
+        ),
+    ),
+    Line(
+        "MEN-NTV",
+        "mens-native-wear",
+        "robe",
+        "tailored",
+        (15_000, 65_000),
+        650,
+        "clothing",
+        ("Lagos Loom", "Adire House"),
+        (
+            ("Embroidered Senator Kaftan", "premium cashmere-touch wool blend"),
+            ("Agbada Three-Piece Set", "rich Guinea brocade"),
+            ("Linen Kaftan Shirt", "cool, breathable linen"),
+            ("Adire Dashiki Top", "hand-dyed adire cotton"),
+            ("Ankara Buba and Sokoto", "bold wax-print Ankara"),
+        ),
+        ("Made in Nigeria", "Native Wear"),
+    ),
+    Line(
+        "WMN-DRS",
+        "dresses",
+        "dress",
+        "apparel",
+        (9_000, 35_000),
+        350,
+        "clothing",
+        ("Adire House", "Eko Threads"),
+        (
+            ("Ankara Print Wrap Dress", "wax-print Ankara cotton"),
+            ("Floral Midi Dress", "lightweight viscose"),
+            ("Satin Slip Dress", "fluid satin"),
+            ("Bodycon Knit Dress", "soft rib knit"),
+            ("Tiered Maxi Dress", "airy cotton voile"),
+            ("Belted Shirt Dress", "crisp cotton poplin"),
+        ),
+        ("Ankara",),
+    ),
+    Line(
+        "WMN-TOP",
+        "tops-and-blouses",
+        "shirt",
+        "apparel",
+        (5_000, 15_000),
+        200,
+        "clothing",
+        ("Eko Threads",),
+        (
+            ("Puff Sleeve Blouse", "light cotton voile"),
+            ("Ribbed Tank Top", "stretchy ribbed modal"),
+            ("Off-Shoulder Crop Top", "soft jersey cotton"),
+            ("Silk Camisole", "washed mulberry silk"),
+            ("Oversized Graphic Tee", "heavyweight cotton"),
+        ),
+    ),
+    Line(
+        "WMN-NTV",
+        "womens-native-wear",
+        "dress",
+        "tailored",
+        (18_000, 85_000),
+        700,
+        "clothing",
+        ("Lagos Loom", "Adire House"),
+        (
+            ("Aso Oke Iro and Buba Set", "hand-woven aso oke"),
+            ("Lace Kaftan Gown", "French cord lace"),
+            ("Ankara Peplum Top", "wax-print Ankara"),
+            ("Adire Kimono Jacket", "hand-dyed adire cotton"),
+            ("Kente Print Maxi Skirt", "kente-print cotton"),
+        ),
+        ("Made in Nigeria", "Native Wear"),
+    ),
+    Line(
+        "SHO-MEN",
+        "mens-shoes",
+        "boot",
+        "shoes-men",
+        (18_000, 60_000),
+        950,
+        "shoes",
+        ("Kano Leatherworks", "Naija Stride"),
+        (
+            ("Leather Chelsea Boots", "full-grain leather"),
+            ("Suede Penny Loafers", "soft suede"),
+            ("Oxford Brogues", "hand-burnished leather"),
+            ("Leather Palm Slippers", "Kano-tanned leather"),
+            ("Desert Boots", "sand-coloured suede"),
+        ),
+        ("Leather",),
+        "leather",
+    ),
+    Line(
+        "SHO-WMN",
+        "womens-shoes",
+        "heel",
+        "shoes-women",
+        (12_000, 45_000),
+        600,
+        "shoes",
+        ("Naija Stride", "Kano Leatherworks"),
+        (
+            ("Block Heel Sandals", "soft nappa leather"),
+            ("Pointed Toe Pumps", "glossy patent leather"),
+            ("Strappy Kitten Heels", "smooth leather"),
+            ("Woven Espadrille Wedges", "woven raffia and jute"),
+            ("Slingback Mules", "supple suede"),
+        ),
+        palette="leather",
+    ),
+    Line(
+        "SHO-SNK",
+        "sneakers",
+        "sneaker",
+        "shoes-men",
+        (20_000, 75_000),
+        820,
+        "shoes",
+        ("Naija Stride", "Arewa Sports"),
+        (
+            ("Canvas Low-Top Sneakers", "durable cotton canvas"),
+            ("Retro Running Trainers", "suede and mesh"),
+            ("Knit Slip-On Sneakers", "breathable knit"),
+            ("High-Top Court Sneakers", "vegan leather"),
+            ("Chunky Platform Trainers", "layered leather and mesh"),
+        ),
+        ("Unisex",),
+        "sport",
+    ),
+    Line(
+        "BAG-HND",
+        "handbags",
+        "handbag",
+        "colour",
+        (12_000, 55_000),
+        700,
+        "bags",
+        ("Kano Leatherworks", "Adire House"),
+        (
+            ("Leather Tote Bag", "pebbled genuine leather"),
+            ("Woven Raffia Clutch", "hand-woven raffia"),
+            ("Ankara Crossbody Bag", "Ankara-print cotton"),
+            ("Structured Top Handle Bag", "saffiano leather"),
+            ("Quilted Chain Shoulder Bag", "quilted vegan leather"),
+        ),
+        ("Gift Idea",),
+        "leather",
+    ),
+    Line(
+        "BAG-BPK",
+        "backpacks-and-travel",
+        "backpack",
+        "colour",
+        (15_000, 95_000),
+        1_200,
+        "bags",
+        ("Arewa Sports", "Kano Leatherworks"),
+        (
+            ("Laptop Backpack 15.6 Inch", "water-resistant nylon"),
+            ("Canvas Rolltop Backpack", "waxed cotton canvas"),
+            ("Weekender Duffel Bag", "leather-trimmed canvas"),
+            ("Anti-Theft Travel Backpack", "slash-proof recycled polyester"),
+            ("Waterproof Commuter Backpack", "welded waterproof fabric"),
+        ),
+        palette="sport",
+    ),
+    Line(
+        "ACC-WCH",
+        "watches-and-jewellery",
+        "watch",
+        "colour",
+        (15_000, 120_000),
+        150,
+        "accessories",
+        ("Zaria Gold",),
+        (
+            ("Minimalist Leather Strap Watch", "a slim case and a soft leather strap"),
+            ("Stainless Steel Chronograph Watch", "a stainless steel case and a working chronograph"),
+            ("Gold Tone Dress Watch", "a gold-tone case and sapphire-coated glass"),
+            ("Digital Sports Watch", "a backlit display and 50m water resistance"),
+        ),
+        ("Gift Idea",),
+        "leather",
+    ),
+    Line(
+        "ACC-JWL",
+        "watches-and-jewellery",
+        "ring",
+        "single",
+        (6_000, 65_000),
+        40,
+        "accessories",
+        ("Zaria Gold",),
+        (
+            ("Gold Plated Hoop Earrings", "18k gold plating over brass"),
+            ("Coral Bead Necklace", "hand-strung coral beads"),
+            ("Sterling Silver Cuff Bracelet", "hammered sterling silver"),
+            ("Stackable Gold Ring Set", "18k gold plating"),
+            ("Pearl Drop Earrings", "freshwater pearls"),
+        ),
+        ("Gift Idea", "Handmade"),
+        "jewel",
+    ),
+    Line(
+        "ACC-SUN",
+        "bags-and-accessories",
+        "glasses",
+        "colour",
+        (4_500, 25_000),
+        60,
+        "accessories",
+        ("Eko Threads", "Zaria Gold"),
+        (
+            ("Polarised Aviator Sunglasses", "polarised UV400 lenses"),
+            ("Cat-Eye Sunglasses", "a lightweight acetate frame"),
+            ("Round Tortoiseshell Sunglasses", "a tortoiseshell acetate frame"),
+            ("Sports Wraparound Sunglasses", "shatterproof wraparound lenses"),
+        ),
+        ("Unisex",),
+        "leather",
+    ),
+    Line(
+        "HOM-CKW",
+        "cookware",
+        "pot",
+        "single",
+        (8_000, 95_000),
+        2_600,
+        "home",
+        ("Iya Kitchen",),
+        (
+            ("Stainless Steel Pot Set", "tri-ply stainless steel"),
+            ("Non-Stick Frying Pan 28cm", "a PFOA-free non-stick coating"),
+            ("Cast Iron Dutch Oven", "enamelled cast iron"),
+            ("Pressure Cooker 6L", "a triple safety-valve lid"),
+            ("Ceramic Casserole Dish Set", "oven-safe stoneware"),
+            ("Jollof Party Pot 20L", "heavy-gauge aluminium"),
+        ),
+        palette="home",
+    ),
+    Line(
+        "HOM-BED",
+        "bedding",
+        "pillow",
+        "bedding",
+        (15_000, 60_000),
+        1_800,
+        "home",
+        ("Harmattan Home",),
+        (
+            ("Egyptian Cotton Duvet Set", "400-thread-count Egyptian cotton"),
+            ("Adire Print Bedsheet Set", "hand-printed adire cotton"),
+            ("Quilted Mattress Protector", "a waterproof, breathable backing"),
+            ("Waffle Knit Throw Blanket", "soft waffle-knit cotton"),
+            ("Bamboo Pillowcase Pair", "cool bamboo fibre"),
+        ),
+        palette="home",
+    ),
+    Line(
+        "HOM-DCR",
+        "home-decor",
+        "vase",
+        "single",
+        (4_500, 38_000),
+        900,
+        "home",
+        ("Harmattan Home", "Adire House"),
+        (
+            ("Handwoven Raffia Wall Basket", "hand-woven raffia"),
+            ("Ceramic Bud Vase", "hand-thrown ceramic"),
+            ("Scented Soy Candle", "natural soy wax and a cotton wick"),
+            ("Rattan Table Lamp", "hand-woven rattan"),
+            ("Mudcloth Cushion Cover", "hand-printed mudcloth cotton"),
+        ),
+        ("Handmade", "Gift Idea"),
+        "home",
+    ),
+    Line(
+        "HOM-APL",
+        "home-and-kitchen",
+        "kettle",
+        "colour",
+        (12_000, 85_000),
+        2_200,
+        "home",
+        ("Iya Kitchen",),
+        (
+            ("Electric Kettle 1.7L", "a fast-boil 2200W element"),
+            ("Blender with Grinder Mill", "a pepper-grinding mill attachment"),
+            ("Air Fryer 4.5L", "rapid hot-air circulation"),
+            ("Rice Cooker 1.8L", "a keep-warm setting"),
+            ("Two-Slice Toaster", "seven browning levels"),
+        ),
+        palette="home",
+    ),
+    Line(
+        "BEA-SKN",
+        "skincare",
+        "jar",
+        "lotion",
+        (3_500, 15_000),
+        260,
+        "beauty",
+        ("Zuri Beauty", "Ori Naturals"),
+        (
+            ("Black Soap Face Wash", "African black soap"),
+            ("Vitamin C Brightening Serum", "stabilised vitamin C"),
+            ("Cocoa Butter Body Lotion", "pure cocoa butter"),
+            ("Aloe Vera Soothing Gel", "fresh aloe vera"),
+            ("Rose Water Hydrating Toner", "distilled rose water"),
+        ),
+        ("Natural",),
+        "beauty",
+    ),
+    Line(
+        "BEA-ESS",
+        "beauty-and-personal-care",
+        "jar",
+        "single",
+        (2_500, 9_000),
+        280,
+        "beauty",
+        ("Ori Naturals", "Zuri Beauty"),
+        (
+            ("Shea Butter Body Cream 250ml", "unrefined Nigerian shea butter"),
+            ("Charcoal Bar Soap 3-Pack", "activated charcoal"),
+            ("Lip Balm Trio", "beeswax and shea butter"),
+            ("Argan Oil Hand Cream 75ml", "cold-pressed argan oil"),
+            ("Bamboo Makeup Brush Set", "soft, cruelty-free bristles"),
+        ),
+        ("Natural", "Made in Nigeria"),
+        "beauty",
+    ),
+    Line(
+        "BEA-HAR",
+        "hair-care",
+        "bottle",
+        "hair",
+        (3_000, 12_000),
+        320,
+        "beauty",
+        ("Ori Naturals",),
+        (
+            ("Coconut Curl Cream", "virgin coconut oil"),
+            ("Chebe Hair Growth Oil", "chebe powder and castor oil"),
+            ("Moisturising Shampoo", "a sulphate-free formula"),
+            ("Leave-In Conditioner", "shea butter and aloe"),
+            ("Edge Control Gel", "rosemary and peppermint oil"),
+        ),
+        ("Natural",),
+        "beauty",
+    ),
+    Line(
+        "BEA-FRG",
+        "fragrance",
+        "perfume",
+        "perfume",
+        (15_000, 85_000),
+        300,
+        "beauty",
+        ("Oasis Scents",),
+        (
+            ("Oud Noir Eau de Parfum", "notes of oud and amber"),
+            ("Citrus Bloom Eau de Toilette", "bergamot and neroli"),
+            ("Sandalwood Musk Perfume Oil", "sandalwood and white musk"),
+            ("Vanilla Amber Body Mist", "warm vanilla and amber"),
+            ("Vetiver Cologne", "vetiver and cedarwood"),
+        ),
+        ("Gift Idea",),
+        "beauty",
+    ),
+    Line(
+        "ELE-PHN",
+        "phones-and-tablets",
+        "phone",
+        "storage",
+        (85_000, 280_000),
+        210,
+        "electronics",
+        ("Volta",),
+        (
+            ("Volta X5 Smartphone", "a 6.7-inch AMOLED display"),
+            ("Volta Note 12 Pro", "a 50MP night-mode camera"),
+            ("Volta A3 Lite Smartphone", "a 5,000mAh all-day battery"),
+            ("Volta Tab 10 Tablet", "a 10.4-inch 2K display"),
+            ("Volta Tab Mini 8", "a compact 8-inch screen and dual SIM"),
+        ),
+        palette="tech",
+    ),
+    Line(
+        "ELE-AUD",
+        "audio",
+        "headphones",
+        "colour",
+        (9_000, 120_000),
+        320,
+        "electronics",
+        ("Kora Audio",),
+        (
+            ("Wireless Over-Ear Headphones", "40-hour battery life"),
+            ("True Wireless Earbuds", "a pocket-sized charging case"),
+            ("Noise Cancelling Headphones", "active noise cancelling"),
+            ("Sports Neckband Earphones", "a sweat-proof design"),
+            ("Studio Monitor Headphones", "flat, accurate 50mm drivers"),
+        ),
+        ("Wireless", "Gift Idea"),
+        "tech",
+    ),
+    Line(
+        "ELE-CMP",
+        "computing",
+        "laptop",
+        "single",
+        (25_000, 420_000),
+        1_700,
+        "electronics",
+        ("Pulse Tech",),
+        (
+            ("Pulse 14 Inch Ultrabook Laptop", "a fast 512GB SSD"),
+            ("Pulse 15.6 Inch Everyday Laptop", "a full HD anti-glare screen"),
+            ("27 Inch Full HD Monitor", "an IPS panel with slim bezels"),
+            ("Wireless Keyboard and Mouse Combo", "a quiet, full-size keyboard"),
+            ("USB-C Docking Hub", "seven ports in one cable"),
+        ),
+        palette="tech",
+    ),
+    Line(
+        "ELE-PWR",
+        "electronics",
+        "powerbank",
+        "colour",
+        (5_000, 45_000),
+        380,
+        "electronics",
+        ("Volta", "Pulse Tech"),
+        (
+            ("20000mAh Power Bank", "a 20,000mAh cell"),
+            ("65W Fast Charger", "fast charging up to 65W"),
+            ("Solar Rechargeable Lantern", "a built-in solar panel"),
+            ("Smart Fitness Band", "heart-rate and sleep tracking"),
+            ("Braided USB-C Cable 2m", "a tangle-free braided jacket"),
+        ),
+        palette="tech",
+    ),
+    Line(
+        "SPT-FIT",
+        "fitness",
+        "dumbbell",
+        "single",
+        (4_000, 70_000),
+        2_000,
+        "sports",
+        ("Arewa Sports",),
+        (
+            ("Adjustable Dumbbell Set 20kg", "a steel core and non-slip grips"),
+            ("Non-Slip Yoga Mat", "dense, cushioning TPE foam"),
+            ("Resistance Band Set", "five colour-coded strengths"),
+            ("Skipping Rope with Counter", "a built-in jump counter"),
+            ("Ab Roller Wheel", "a wide, stable wheel"),
+            ("Kettlebell 12kg", "solid cast iron"),
+        ),
+        palette="sport",
+    ),
+    Line(
+        "SPT-BAL",
+        "ball-sports",
+        "ball",
+        "single",
+        (6_000, 28_000),
+        450,
+        "sports",
+        ("Arewa Sports",),
+        (
+            ("Match Football Size 5", "a thermo-bonded outer shell"),
+            ("Training Football Size 4", "a tough, stitched cover"),
+            ("Futsal Ball", "a low-bounce design"),
+            ("Beach Volleyball", "a soft-touch cover"),
+            ("Basketball Size 7", "deep channels for grip"),
+        ),
+        palette="sport",
+    ),
+    Line(
+        "SPT-WER",
+        "sports-and-outdoors",
+        "shirt",
+        "apparel",
+        (7_000, 25_000),
+        220,
+        "sports",
+        ("Arewa Sports",),
+        (
+            ("Dri-Fit Training Jersey", "quick-dry mesh"),
+            ("Compression Running Shorts", "four-way stretch fabric"),
+            ("Zip-Up Track Jacket", "smooth tricot"),
+            ("Seamless Sports Bra", "moisture-wicking knit"),
+        ),
+        palette="sport",
+    ),
+    Line(
+        "KID-CLO",
+        "kids-clothing",
+        "shirt",
+        "kids",
+        (3_500, 12_000),
+        180,
+        "kids",
+        ("Tiny Tribe",),
+        (
+            ("Dinosaur Print T-Shirt", "soft organic cotton"),
+            ("Striped Cotton Polo", "easy-care cotton piqué"),
+            ("Kids' Zip Hoodie", "cosy brushed fleece"),
+            ("Cotton Pyjama Set", "breathable cotton jersey"),
+            ("Ankara Print Kids' Shirt", "wax-print Ankara cotton"),
+        ),
+        palette="kids",
+    ),
+    Line(
+        "KID-TOY",
+        "toys-and-games",
+        "blocks",
+        "single",
+        (3_000, 35_000),
+        800,
+        "kids",
+        ("Ayo Play",),
+        (
+            ("Wooden Building Blocks 50pc", "sustainably sourced wood"),
+            ("Ayo Olopon Board Game", "a hand-carved wooden board"),
+            ("Remote Control Racing Car", "rechargeable batteries"),
+            ("Plush Teddy Bear", "super-soft, washable plush"),
+            ("Alphabet Learning Puzzle", "chunky, easy-grip pieces"),
+            ("Kids' Art and Craft Kit", "washable, non-toxic paints"),
+        ),
+        ("Gift Idea",),
+        "kids",
+    ),
+    Line(
+        "KID-SCH",
+        "kids",
+        "backpack",
+        "colour",
+        (4_000, 15_000),
+        500,
+        "kids",
+        ("Tiny Tribe",),
+        (
+            ("Kids' School Backpack", "padded, adjustable straps"),
+            ("Insulated Lunch Bag", "double-wall insulation"),
+            ("Kids' Water Bottle 500ml", "a leak-proof flip lid"),
+            ("Pencil Case Set", "wipe-clean fabric"),
+        ),
+        ("Back to School",),
+        "kids",
+    ),
 )
 
 
@@ -607,8 +989,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
     CollectionSpec("new-season", "New Season", "Fresh arrivals from this season's makers.", (36, 92, 96)),
     CollectionSpec("under-10000", "Under ₦10,000", "Everyday treats, easy on the pocket.", (170, 72, 50)),
     CollectionSpec("gift-ideas", "Gift Ideas", "Birthdays, weddings and thank-yous, sorted.", (110, 56, 110)),
-    CollectionSpec("best-sellers", "Best Sellers", "What shoppers across Nigeria keep coming back for.",
-                   (40, 56, 104)),
+    CollectionSpec("best-sellers", "Best Sellers", "What shoppers across Nigeria keep coming back for.", (40, 56, 104)),
 )
 COLLECTION_SIZE = 16
 BUDGET_NAIRA = 10_000
@@ -623,14 +1004,46 @@ Primitive = tuple[str, str, tuple]
 
 GLYPHS: dict[str, tuple[Primitive, ...]] = {
     "shirt": (
-        ("body", "poly", ((34, 10), (44, 6), (56, 6), (66, 10), (92, 28), (83, 43), (72, 36), (72, 92),
-                          (28, 92), (28, 36), (17, 43), (8, 28))),
+        (
+            "body",
+            "poly",
+            (
+                (34, 10),
+                (44, 6),
+                (56, 6),
+                (66, 10),
+                (92, 28),
+                (83, 43),
+                (72, 36),
+                (72, 92),
+                (28, 92),
+                (28, 36),
+                (17, 43),
+                (8, 28),
+            ),
+        ),
         ("accent", "poly", ((43, 6), (50, 17), (57, 6), (54, 6), (50, 11), (46, 6))),
         ("accent", "line", (1.2, (50, 17), (50, 92))),
     ),
     "dress": (
-        ("body", "poly", ((38, 6), (44, 6), (47, 14), (53, 14), (56, 6), (62, 6), (64, 30), (60, 40),
-                          (84, 94), (16, 94), (40, 40), (36, 30))),
+        (
+            "body",
+            "poly",
+            (
+                (38, 6),
+                (44, 6),
+                (47, 14),
+                (53, 14),
+                (56, 6),
+                (62, 6),
+                (64, 30),
+                (60, 40),
+                (84, 94),
+                (16, 94),
+                (40, 40),
+                (36, 30),
+            ),
+        ),
         ("accent", "rect", (39, 37, 61, 43, 1)),
     ),
     "trousers": (
@@ -639,28 +1052,58 @@ GLYPHS: dict[str, tuple[Primitive, ...]] = {
         ("accent", "line", (1.0, (50, 13), (50, 30))),
     ),
     "robe": (
-        ("body", "poly", ((30, 9), (42, 5), (58, 5), (70, 9), (95, 36), (84, 47), (72, 38), (76, 95),
-                          (24, 95), (28, 38), (16, 47), (5, 36))),
+        (
+            "body",
+            "poly",
+            (
+                (30, 9),
+                (42, 5),
+                (58, 5),
+                (70, 9),
+                (95, 36),
+                (84, 47),
+                (72, 38),
+                (76, 95),
+                (24, 95),
+                (28, 38),
+                (16, 47),
+                (5, 36),
+            ),
+        ),
         ("accent", "poly", ((42, 5), (50, 24), (58, 5), (55, 5), (50, 15), (45, 5))),
         ("accent", "line", (1.6, (50, 24), (50, 62))),
         ("accent", "line", (1.0, (44, 30), (56, 30))),
         ("accent", "line", (1.0, (45, 38), (55, 38))),
     ),
     "boot": (
-        ("body", "poly", ((24, 10), (52, 10), (54, 54), (84, 64), (93, 74), (93, 86), (14, 86), (14, 74),
-                          (20, 58))),
+        ("body", "poly", ((24, 10), (52, 10), (54, 54), (84, 64), (93, 74), (93, 86), (14, 86), (14, 74), (20, 58))),
         ("accent", "poly", ((36, 16), (48, 16), (49, 50), (37, 50))),
         ("accent", "rect", (12, 82, 95, 90, 2)),
     ),
     "heel": (
-        ("body", "poly", ((10, 42), (24, 38), (44, 54), (74, 60), (92, 66), (94, 74), (40, 74), (26, 64),
-                          (24, 66), (22, 92), (16, 92), (12, 64))),
+        (
+            "body",
+            "poly",
+            (
+                (10, 42),
+                (24, 38),
+                (44, 54),
+                (74, 60),
+                (92, 66),
+                (94, 74),
+                (40, 74),
+                (26, 64),
+                (24, 66),
+                (22, 92),
+                (16, 92),
+                (12, 64),
+            ),
+        ),
         ("cut", "poly", ((16, 46), (24, 44), (38, 56), (28, 58))),
         ("accent", "rect", (15, 86, 23, 92, 1)),
     ),
     "sneaker": (
-        ("body", "poly", ((8, 60), (14, 40), (34, 36), (48, 50), (72, 54), (88, 60), (95, 72), (95, 80),
-                          (8, 80))),
+        ("body", "poly", ((8, 60), (14, 40), (34, 36), (48, 50), (72, 54), (88, 60), (95, 72), (95, 80), (8, 80))),
         ("accent", "rect", (6, 76, 97, 88, 4)),
         ("accent", "poly", ((38, 54), (60, 58), (54, 72), (32, 68))),
         ("accent", "line", (1.4, (30, 42), (38, 48))),
@@ -954,20 +1397,20 @@ def _plan_variants(
         chosen = tuple((spec.name, values[index]) for (spec, values), index in picks)
         price = _nice_kobo(base * pct // 100)
         sku = "-".join([f"{line.code}-{number:03d}", *(_value_code(name, value) for name, value in chosen)])
-        variants.append(VariantPlan(
-            sku=sku,
-            values=chosen,
-            price=price,
-            compare_at_price=_nice_kobo(price // 100 * sale_pct // 100) if sale_pct else None,
-            stock=_stock(rng),
-            grams=line.grams * size_pct // 100,
-        ))
+        variants.append(
+            VariantPlan(
+                sku=sku,
+                values=chosen,
+                price=price,
+                compare_at_price=_nice_kobo(price // 100 * sale_pct // 100) if sale_pct else None,
+                stock=_stock(rng),
+                grams=line.grams * size_pct // 100,
+            )
+        )
     return variants
 
 
-def _plan_product(
-    rng: random.Random, line: Line, number: int, title: str, feature: str, now: datetime
-) -> ProductPlan:
+def _plan_product(rng: random.Random, line: Line, number: int, title: str, feature: str, now: datetime) -> ProductPlan:
     brand = rng.choice(line.brands)
     chosen = _pick_options(rng, line)
     options = tuple((spec.name, values) for spec, values in chosen)
@@ -1085,8 +1528,7 @@ def _draw_primitive(draw: ImageDraw.ImageDraw, kind: str, data: tuple, scale: fl
             draw.rounded_rectangle(box(data[:4]), radius=data[4] * scale, fill=fill)
         case "line":
             width, *points = data
-            draw.line([(x * scale, y * scale) for x, y in points], fill=fill, width=round(width * scale),
-                      joint="curve")
+            draw.line([(x * scale, y * scale) for x, y in points], fill=fill, width=round(width * scale), joint="curve")
         case "arc":
             draw.arc(box(data[:4]), data[4], data[5], fill=fill, width=round(data[6] * scale))
         case _:
@@ -1243,18 +1685,32 @@ class _Writer:
 def _write_categories(writer: _Writer) -> dict[str, Category]:
     glyphs = {slugify(spec.name): spec.glyph for spec in CATEGORIES}
     glyphs |= {line.category: line.glyph for line in reversed(LINES) if line.category not in glyphs}
-    parents = writer.get_or_create(Category, {
-        slugify(spec.name): {"name": spec.name, "description": spec.description, "position": position,
-                             "image_key": f"categories/{slugify(spec.name)}.jpg"}
-        for position, spec in enumerate(CATEGORIES)
-    })
-    children = writer.get_or_create(Category, {
-        slugify(child): {"name": child, "parent_id": parents[slugify(spec.name)].id, "position": position,
-                         "description": f"{child} in {spec.name}.",
-                         "image_key": f"categories/{slugify(child)}.jpg"}
-        for spec in CATEGORIES
-        for position, child in enumerate(spec.children)
-    })
+    parents = writer.get_or_create(
+        Category,
+        {
+            slugify(spec.name): {
+                "name": spec.name,
+                "description": spec.description,
+                "position": position,
+                "image_key": f"categories/{slugify(spec.name)}.jpg",
+            }
+            for position, spec in enumerate(CATEGORIES)
+        },
+    )
+    children = writer.get_or_create(
+        Category,
+        {
+            slugify(child): {
+                "name": child,
+                "parent_id": parents[slugify(spec.name)].id,
+                "position": position,
+                "description": f"{child} in {spec.name}.",
+                "image_key": f"categories/{slugify(child)}.jpg",
+            }
+            for spec in CATEGORIES
+            for position, child in enumerate(spec.children)
+        },
+    )
     for spec in CATEGORIES:
         for name in (spec.name, *spec.children):
             tile = render_category_tile(glyphs[slugify(name)], spec.colour)
@@ -1273,10 +1729,17 @@ def _write_products(
     session = writer.session
     products = [
         Product(
-            slug=plan.slug, title=plan.title, description=plan.description, status=plan.status,
-            brand_id=brands[slugify(plan.brand)].id, category_id=categories[plan.line.category].id,
-            featured=plan.featured, price_min=plan.price_range[0], price_max=plan.price_range[1],
-            created_at=plan.created_at, updated_at=plan.created_at,
+            slug=plan.slug,
+            title=plan.title,
+            description=plan.description,
+            status=plan.status,
+            brand_id=brands[slugify(plan.brand)].id,
+            category_id=categories[plan.line.category].id,
+            featured=plan.featured,
+            price_min=plan.price_range[0],
+            price_max=plan.price_range[1],
+            created_at=plan.created_at,
+            updated_at=plan.created_at,
         )
         for plan in plans
     ]
@@ -1309,18 +1772,28 @@ def _write_options_and_variants(session: Session, plans: list[ProductPlan], prod
     session.add_all(options.values())
     session.flush()
     values = {
-        (product.id, name, value): ProductOptionValue(option_id=options[product.id, name].id, value=value,
-                                                      position=position)
+        (product.id, name, value): ProductOptionValue(
+            option_id=options[product.id, name].id, value=value, position=position
+        )
         for plan, product in zip(plans, products, strict=True)
         for name, option_values in plan.options
         for position, value in enumerate(option_values)
     }
     variants = [
-        (product.id, variant_plan, Variant(
-            product_id=product.id, sku=variant_plan.sku, title=variant_plan.title, price=variant_plan.price,
-            compare_at_price=variant_plan.compare_at_price, stock_on_hand=variant_plan.stock,
-            weight_grams=variant_plan.grams, position=position,
-        ))
+        (
+            product.id,
+            variant_plan,
+            Variant(
+                product_id=product.id,
+                sku=variant_plan.sku,
+                title=variant_plan.title,
+                price=variant_plan.price,
+                compare_at_price=variant_plan.compare_at_price,
+                stock_on_hand=variant_plan.stock,
+                weight_grams=variant_plan.grams,
+                position=position,
+            ),
+        )
         for plan, product in zip(plans, products, strict=True)
         for position, variant_plan in enumerate(plan.variants)
     ]
@@ -1336,11 +1809,18 @@ def _write_options_and_variants(session: Session, plans: list[ProductPlan], prod
 def _write_collections(writer: _Writer, plans: list[ProductPlan], products: list[Product]) -> int:
     members = _collection_members(plans)
     product_by_slug = {product.slug: product for product in products}
-    collections = writer.get_or_create(Collection, {
-        spec.slug: {"title": spec.title, "description": spec.description, "position": position,
-                    "image_key": f"collections/{spec.slug}.jpg"}
-        for position, spec in enumerate(COLLECTIONS)
-    })
+    collections = writer.get_or_create(
+        Collection,
+        {
+            spec.slug: {
+                "title": spec.title,
+                "description": spec.description,
+                "position": position,
+                "image_key": f"collections/{spec.slug}.jpg",
+            }
+            for position, spec in enumerate(COLLECTIONS)
+        },
+    )
     for spec in COLLECTIONS:
         chosen = members[spec.slug]
         writer.session.add_all(

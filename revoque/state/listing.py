@@ -7,7 +7,7 @@ import reflex as rx
 from revoque.services.catalog import ProductCard, ProductPage, SortOrder, parse_sort
 
 
-def _int_param(value: str | None, default: int) -> int:
+def int_param(value: str | None, default: int) -> int:
     """Page numbers from the URL; junk falls back rather than failing the page."""
     try:
         return int(value) if value else default
@@ -32,7 +32,7 @@ class ListingMixin(rx.State, mixin=True):
 
     def _requested(self, default_sort: SortOrder = SortOrder.NEWEST) -> tuple[int, SortOrder]:
         params = self.router.url.query_parameters
-        return _int_param(params.get("page"), 1), parse_sort(params.get("sort"), default_sort)
+        return int_param(params.get("page"), 1), parse_sort(params.get("sort"), default_sort)
 
     def _show(self, result: ProductPage) -> None:
         self.items = result.items
