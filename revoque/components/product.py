@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from revoque.state.wishlist import WishlistState
+
 
 def price_line(price_text, compare_text, size: str = "3") -> rx.Component:
     """Current price, with the old price struck through when the item is on sale."""
@@ -20,6 +22,23 @@ def price_line(price_text, compare_text, size: str = "3") -> rx.Component:
 def product_card(card) -> rx.Component:
     """Plain elements styled by styles.css: a listing renders many cards, and runtime CSS-in-JS for
     each of them was the largest cost of showing a page."""
+    saved = WishlistState.product_ids.contains(card.id)
+    return rx.el.div(
+        _card_link(card),
+        rx.el.button(
+            rx.icon("heart", size=16, fill=rx.cond(saved, "currentColor", "none")),
+            on_click=WishlistState.toggle(card.id),
+            class_name=rx.cond(saved, "pc-heart pc-heart-on", "pc-heart"),
+            aria_label=rx.cond(saved, f"Remove {card.title} from wishlist", f"Save {card.title} to wishlist"),
+            aria_pressed=rx.cond(saved, "true", "false"),
+            type="button",
+            data_testid="card-wishlist",
+        ),
+        class_name="pc-wrap",
+    )
+
+
+def _card_link(card) -> rx.Component:
     return rx.link(
         rx.el.div(
             rx.el.img(src=card.image_url, alt=card.image_alt, loading="lazy", width="400", height="400"),

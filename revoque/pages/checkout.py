@@ -12,8 +12,8 @@ from revoque.components.layout import storefront_page
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.models import Cart
-from revoque.services import checkout, inventory, pricing, shipping
-from revoque.services.accounts import AddressInput
+from revoque.services import accounts, checkout, inventory, pricing, shipping
+from revoque.services.accounts import AddressInfo, AddressInput
 from revoque.services.carts import CartLineView, find_cart
 from revoque.services.checkout import CheckoutDetails, PaymentOption, SummaryRow
 from revoque.services.money import format_money
@@ -41,6 +41,7 @@ class CheckoutState(rx.State):
     region: str = ""
     postal_code: str = ""
     errors: dict[str, str] = {}
+    saved_addresses: list[AddressInfo] = []
     shipping_options: list[ShippingOption] = []
     shipping_method_id: str = ""
     payment_options: list[PaymentOption] = []
@@ -83,14 +84,34 @@ class CheckoutState(rx.State):
             self.payment_options = checkout.payment_options(config)
             self.bank_details = checkout.bank_details(config)
             expires = inventory.reservation_expiry(session, self._cart_id)
-        if session_state.signed_in and not self.email:
-            self.email = session_state.user_email
-            self.name = self.name or session_state.user_name
+        if self._user_id is not None:
+            self._prefill_customer(session_state.user_email, session_state.user_name)
         self.payment_method = self.payment_method or (self.payment_options[0].code if self.payment_options else "")
         self.hold_text = f"We're holding your items until {expires:%H:%M} UTC." if expires else ""
         self._requote()
         self.loaded = True
         return None
+
+    def _prefill_customer(self, email: str, name: str) -> None:
+        """Signed-in customers start from their default delivery address and can pick another."""
+        with session_scope() as session:
+            self.saved_addresses = accounts.list_addresses(session, self._user_id)
+        self.email = self.email or email
+        default = next((a for a in self.saved_addresses if a.is_default_shipping), None)
+        if default is not None and not self.line1:
+            self._fill_address(default)
+        self.name = self.name or name
+
+    def _fill_address(self, address: AddressInfo) -> None:
+        self.name, self.phone, self.line1, self.line2 = address.name, address.phone, address.line1, address.line2
+        self.city, self.region, self.postal_code = address.city, address.state, address.postal_code
+        self.errors = {}
+
+    @rx.event
+    def use_saved_address(self, address_id: int):
+        address = next((a for a in self.saved_addresses if a.id == address_id), None)
+        if address is not None:
+            self._fill_address(address)
 
     def _cart(self, session) -> Cart | None:
         return session.get(Cart, self._cart_id) if self._cart_id else None
@@ -256,8 +277,31 @@ def _step_header(number: int, title: str) -> rx.Component:
     )
 
 
+def _saved_addresses() -> rx.Component:
+    return rx.cond(
+        CheckoutState.saved_addresses.length() > 0,
+        rx.vstack(
+            rx.text("Your saved addresses", size="2", weight="medium"),
+            rx.foreach(
+                CheckoutState.saved_addresses,
+                lambda address: _choice_card(
+                    (CheckoutState.line1 == address.line1) & (CheckoutState.name == address.name),
+                    CheckoutState.use_saved_address(address.id),
+                    address.name,
+                    address.lines.join(", "),
+                    "",
+                    "saved-address",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+    )
+
+
 def _contact_step() -> rx.Component:
     return rx.vstack(
+        _saved_addresses(),
         _field("Email", "email", "email", "email"),
         _field("Full name", "name", "name"),
         _field("Phone", "phone", "tel", "tel"),

@@ -1,7 +1,6 @@
 """Product page: gallery, variant picker that updates price, stock badge and SKU, description."""
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -14,6 +13,7 @@ from revoque.services.accounts import ReviewInfo
 from revoque.services.catalog import Crumb, ImageInfo, ProductDetail, VariantInfo
 from revoque.state.cart import CartState
 from revoque.state.session import SessionState
+from revoque.state.wishlist import WishlistState
 
 
 @dataclass
@@ -113,7 +113,6 @@ class ProductExtrasState(rx.State):
     """Wishlist and reviews: per-shopper data, loaded after the product itself."""
 
     product_id: int = 0
-    in_wishlist: bool = False
     average: float = 0.0
     review_count: int = 0
     histogram: list[tuple[int, int]] = []
@@ -137,22 +136,8 @@ class ProductExtrasState(rx.State):
         with session_scope() as session:
             summary = accounts.review_summary(session, self.product_id)
             self.reviews = accounts.list_reviews(session, self.product_id).items
-            self.in_wishlist = bool(user_id) and self.product_id in accounts.wishlist_product_ids(session, user_id)
             self.can_review = bool(user_id) and accounts.can_review(session, user_id, self.product_id)
         self.average, self.review_count, self.histogram = summary.average, summary.count, summary.histogram
-
-    @rx.event
-    async def toggle_wishlist(self):
-        user_id = await self._user_id()
-        if user_id is None:
-            return rx.redirect(f"/sign-in?{urlencode({'next': self.router.url.path})}")
-        with session_scope(write=True) as session:
-            if self.in_wishlist:
-                accounts.remove_from_wishlist(session, user_id, self.product_id)
-            else:
-                accounts.add_to_wishlist(session, user_id, self.product_id)
-        self.in_wishlist = not self.in_wishlist
-        return rx.toast.success("Saved to your wishlist" if self.in_wishlist else "Removed from your wishlist")
 
     @rx.event
     def set_review_field(self, field: str, value: str):
@@ -303,6 +288,7 @@ def _buy_box() -> rx.Component:
 
 def _add_to_cart() -> rx.Component:
     buyable = ProductState.variant & ProductState.variant.in_stock
+    saved = WishlistState.product_ids.contains(ProductExtrasState.product_id)
     return rx.hstack(
         rx.el.label("Quantity", html_for="quantity", class_name="sr-only"),
         rx.input(
@@ -316,13 +302,13 @@ def _add_to_cart() -> rx.Component:
             size="3",
         ),
         rx.icon_button(
-            rx.icon("heart", size=18, fill=rx.cond(ProductExtrasState.in_wishlist, "currentColor", "none")),
-            on_click=ProductExtrasState.toggle_wishlist,
+            rx.icon("heart", size=18, fill=rx.cond(saved, "currentColor", "none")),
+            on_click=WishlistState.toggle(ProductExtrasState.product_id),
             variant="outline",
             size="3",
-            color_scheme=rx.cond(ProductExtrasState.in_wishlist, "red", "gray"),
-            aria_label=rx.cond(ProductExtrasState.in_wishlist, "Remove from wishlist", "Save to wishlist"),
-            aria_pressed=rx.cond(ProductExtrasState.in_wishlist, "true", "false"),
+            color_scheme=rx.cond(saved, "red", "gray"),
+            aria_label=rx.cond(saved, "Remove from wishlist", "Save to wishlist"),
+            aria_pressed=rx.cond(saved, "true", "false"),
             data_testid="wishlist-toggle",
         ),
         rx.button(

@@ -112,6 +112,14 @@ def test_a_new_shopper_signs_up_keeps_the_guest_cart_and_sees_the_order(page: Pa
     order = store_db.exec(select(Order).where(Order.number == number)).one()
     assert order.user_id is not None
 
+    open_page(page, store.url + "/search")
+    saved_title = page.get_by_test_id("product-title").first.inner_text()
+    page.get_by_test_id("card-wishlist").first.click()
+    expect(page.get_by_test_id("card-wishlist").first).to_have_attribute("aria-pressed", "true")
+    open_page(page, store.url + "/account/wishlist")
+    expect(page.get_by_test_id("product-title")).to_have_text([saved_title])
+    shot(page, "wishlist")
+
 
 def test_signing_in_with_a_wrong_password_shows_a_clear_error(page: Page, store, shot):
     open_page(page, store.url + "/sign-in")

@@ -186,3 +186,22 @@ def test_adding_more_than_is_available_is_refused(last_units):
             carts.add_item(session, cart, last_units, 2)
         with pytest.raises(RevoqueError, match="between 1 and 99"):
             carts.add_item(session, cart, last_units, 0)
+
+
+def test_a_customers_first_order_saves_the_address_as_default(last_units):
+    from revoque.models import User
+    from revoque.services import accounts
+
+    with session_scope(write=True) as session:
+        user = User(email="ada@example.com", password_hash="x")
+        session.add(user)
+        session.flush()
+        user_id = user.id
+    first, second = details(), details()
+    first.user_id = second.user_id = user_id
+    checkout.place_order(new_cart(last_units), first)
+    second.address = AddressInput(name="Ada Obi", phone="08031234567", line1="5 Other St", city="Ikeja", state="Lagos")
+    checkout.place_order(new_cart(last_units), second)
+    with session_scope() as session:
+        saved = accounts.list_addresses(session, user_id)
+    assert [(a.line1, a.is_default_shipping) for a in saved] == [("12 Admiralty Way", True)]

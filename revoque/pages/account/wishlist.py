@@ -13,9 +13,10 @@ from revoque.pages.account.common import customer_id
 from revoque.services import accounts
 from revoque.services.catalog import ProductCard
 from revoque.state.session import SessionState
+from revoque.state.wishlist import WishlistState
 
 
-class WishlistState(rx.State):
+class WishlistPageState(rx.State):
     items: list[ProductCard] = []
     loaded: bool = False
 
@@ -37,6 +38,7 @@ class WishlistState(rx.State):
         with session_scope() as session:
             accounts.remove_from_wishlist(session, user_id, product_id)
         self._reload(user_id)
+        (await self.get_state(WishlistState)).refresh(user_id)
         return rx.toast.success("Removed from your wishlist.")
 
 
@@ -46,7 +48,7 @@ def _saved_card(card) -> rx.Component:
         rx.button(
             rx.icon("heart-off", size=14),
             "Remove",
-            on_click=WishlistState.remove(card.id),
+            on_click=WishlistPageState.remove(card.id),
             variant="soft",
             color_scheme="gray",
             size="1",
@@ -59,17 +61,17 @@ def _saved_card(card) -> rx.Component:
 
 
 @storefront_page(
-    route="/account/wishlist", title="Your wishlist", on_load=[SessionState.require_signed_in, WishlistState.load]
+    route="/account/wishlist", title="Your wishlist", on_load=[SessionState.require_signed_in, WishlistPageState.load]
 )
 def wishlist_page() -> rx.Component:
     return account_shell(
         "/account/wishlist",
         "Wishlist",
         rx.cond(
-            WishlistState.loaded,
+            WishlistPageState.loaded,
             rx.cond(
-                WishlistState.items.length() > 0,
-                rx.el.div(rx.foreach(WishlistState.items, _saved_card), class_name="product-grid"),
+                WishlistPageState.items.length() > 0,
+                rx.el.div(rx.foreach(WishlistPageState.items, _saved_card), class_name="product-grid"),
                 empty_state(
                     "Your wishlist is empty",
                     "Save products you like and find them here later.",
