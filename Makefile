@@ -87,6 +87,7 @@ lint: install-test
 ## bench: benchmarks that print figures (BENCH_QUICK=1 for the short CI mode)
 bench: install-test services
 	$(PY) bench/page_load.py
+	$(PY) bench/checkout.py
 
 clean:
 	rm -rf .web .states data test-results

@@ -254,10 +254,7 @@ def _field(label: str, name: str, autocomplete: str, input_type: str = "text", r
             width="100%",
             aria_invalid=rx.cond(CheckoutState.errors.contains(name), "true", "false"),
         ),
-        rx.cond(
-            CheckoutState.errors.contains(name),
-            rx.text(CheckoutState.errors[name], size="1", color_scheme="red", data_testid=f"error-{name}"),
-        ),
+        _field_error(name),
         spacing="1",
         width="100%",
     )
@@ -344,49 +341,47 @@ def _choice_card(selected, on_click, title, detail, aside, testid: str) -> rx.Co
     )
 
 
+def _field_error(key: str) -> rx.Component:
+    return rx.cond(
+        CheckoutState.errors.contains(key),
+        rx.text(CheckoutState.errors[key], size="1", color_scheme="red", data_testid=f"error-{key}"),
+    )
+
+
+def _choice_step(options, card, error_key: str, button: rx.Component) -> rx.Component:
+    """A list of mutually exclusive cards (delivery or payment), its error and the continue button."""
+    return rx.vstack(rx.foreach(options, card), _field_error(error_key), button, spacing="2", width="100%")
+
+
 def _delivery_step() -> rx.Component:
-    return rx.vstack(
-        rx.foreach(
-            CheckoutState.shipping_options,
-            lambda option: _choice_card(
-                CheckoutState.shipping_method_id == option.id.to_string(),
-                CheckoutState.choose_shipping(option.id.to_string()),
-                option.name,
-                option.estimate,
-                option.price_text,
-                "shipping-option",
-            ),
+    return _choice_step(
+        CheckoutState.shipping_options,
+        lambda option: _choice_card(
+            CheckoutState.shipping_method_id == option.id.to_string(),
+            CheckoutState.choose_shipping(option.id.to_string()),
+            option.name,
+            option.estimate,
+            option.price_text,
+            "shipping-option",
         ),
-        rx.cond(
-            CheckoutState.errors.contains("shipping"),
-            rx.text(CheckoutState.errors["shipping"], size="1", color_scheme="red"),
-        ),
+        "shipping",
         rx.button("Continue to payment", size="3", on_click=CheckoutState.submit_delivery, data_testid="to-payment"),
-        spacing="2",
-        width="100%",
     )
 
 
 def _payment_step() -> rx.Component:
-    return rx.vstack(
-        rx.foreach(
-            CheckoutState.payment_options,
-            lambda option: _choice_card(
-                CheckoutState.payment_method == option.code,
-                CheckoutState.choose_payment(option.code),
-                option.label,
-                option.description,
-                "",
-                "payment-option",
-            ),
+    return _choice_step(
+        CheckoutState.payment_options,
+        lambda option: _choice_card(
+            CheckoutState.payment_method == option.code,
+            CheckoutState.choose_payment(option.code),
+            option.label,
+            option.description,
+            "",
+            "payment-option",
         ),
-        rx.cond(
-            CheckoutState.errors.contains("payment"),
-            rx.text(CheckoutState.errors["payment"], size="1", color_scheme="red"),
-        ),
+        "payment",
         rx.button("Review order", size="3", on_click=CheckoutState.submit_payment, data_testid="to-review"),
-        spacing="2",
-        width="100%",
     )
 
 
