@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     mail_from: str = "Revoque <orders@revoque.local>"
     secret_key: str = ""
+    paystack_secret_key: str = ""
+    paystack_public_key: str = ""
+    paystack_base_url: str = "https://api.paystack.co"
+    supabase_url: str = ""
+    supabase_service_key: str = ""
+    signed_url_seconds: int = Field(default=900, ge=30, le=7 * 24 * 3600)
 
     @field_validator("store_currency")
     @classmethod

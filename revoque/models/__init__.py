@@ -40,6 +40,7 @@ from revoque.models.orders import (
     PaymentStatus,
     ShippingMethod,
 )
+from revoque.models.payments import Invoice, Payment, PaymentEvent, Refund
 
 __all__ = [
     "Address",
@@ -54,6 +55,7 @@ __all__ = [
     "CouponCustomer",
     "CouponKind",
     "CouponRedemption",
+    "Invoice",
     "LoginThrottle",
     "Order",
     "OrderEvent",
@@ -61,6 +63,8 @@ __all__ = [
     "OrderStatus",
     "OutboxEmail",
     "PasswordResetToken",
+    "Payment",
+    "PaymentEvent",
     "PaymentMethod",
     "PaymentStatus",
     "Product",
@@ -69,6 +73,7 @@ __all__ = [
     "ProductOptionValue",
     "ProductStatus",
     "ProductTag",
+    "Refund",
     "Reservation",
     "Review",
     "Role",

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import DateTime, Text
 from sqlmodel import Field, SQLModel
 
@@ -21,6 +22,10 @@ class StoreConfig(SQLModel, table=True):
     bank_account_number: str = Field(default="", max_length=40)
     pay_on_delivery_enabled: bool = Field(default=True)
     bank_transfer_enabled: bool = Field(default=True)
+    card_payments_enabled: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    contact_email: str = Field(default="", max_length=254, sa_column_kwargs={"server_default": ""})
+    contact_phone: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    contact_address: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
     updated_at: datetime = updated_at_field()
 
 
