@@ -32,3 +32,29 @@ def release_expired_reservations() -> int:
 
     with session_scope(write=True) as session:
         return release_expired(session)
+
+
+def process_payment_event(event_id: int) -> str:
+    """Act on one stored payment webhook (enqueued by revoque.services.payments.record_webhook).
+    Settled events are skipped and every action is idempotent, so retries and replays are safe."""
+    from revoque.services.payments import process_payment_event as process
+
+    return process(event_id)
+
+
+def generate_invoice(order_id: int) -> None:
+    """(Re)build an order's invoice PDF; queued after a payment commits. Each run writes the next
+    version and retires the previous file, so a retry or a duplicate leaves one current invoice."""
+    from revoque.db import session_scope
+    from revoque.services.invoices import generate_invoice as build_invoice
+
+    with session_scope(write=True) as session:
+        build_invoice(session, order_id)
+
+
+def delete_file(bucket: str, key: str) -> None:
+    """Remove a stored file nothing points at any more (an invoice's previous version), queued once
+    the change that replaced it commits. A file already gone is fine, so retries are harmless."""
+    from revoque.adapters.storage import get_storage
+
+    get_storage().delete(key, bucket)

@@ -8,7 +8,9 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from revoque.adapters.storage import LocalStorage, get_storage
+from revoque.api.files import private_file
 from revoque.api.health import health
+from revoque.api.webhooks import paystack_webhook
 from revoque.errors import ValidationError
 
 MEDIA_CACHE_CONTROL = "public, max-age=86400"
@@ -37,6 +39,8 @@ def build_api() -> Starlette:
     return Starlette(
         routes=[
             Route("/api/health", health, methods=["GET"]),
+            Route("/api/webhooks/paystack", paystack_webhook, methods=["POST"]),
             Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
+            Route("/files/{bucket}/{key:path}", private_file, methods=["GET", "HEAD"]),
         ]
     )

@@ -214,11 +214,10 @@ def storefront_page(
     on_load: Callable | list | None = None,
     description: str | None = None,
 ) -> Callable[[Callable[[], rx.Component]], rx.Component]:
-    """Register a storefront page wrapped in the shared frame; the menu loads with every page."""
+    """Register a storefront page wrapped in the shared frame; the frame (menu, session, cart badge,
+    wishlist) loads first with every page, then the page's own handlers."""
     loads = [
-        NavState.load,
-        SessionState.load_session,
-        CartState.load,
+        NavState.load_frame,
         *(on_load if isinstance(on_load, list) else [on_load] if on_load else []),
     ]
 

@@ -30,6 +30,7 @@ class PaymentStatus(StrEnum):
 
 
 class PaymentMethod(StrEnum):
+    CARD = "card"
     PAY_ON_DELIVERY = "pay_on_delivery"
     BANK_TRANSFER = "bank_transfer"
 

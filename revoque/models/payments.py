@@ -21,7 +21,8 @@ class Payment(SQLModel, table=True):
     reference: str = Field(max_length=100, unique=True, index=True)
     amount: int  # minor units, what we asked the gateway to charge
     currency: str = Field(max_length=3)
-    status: str = Field(default="initialized", max_length=20, index=True)  # initialized|succeeded|failed|abandoned
+    # initialized | succeeded | failed | abandoned | flagged (amount, currency or order state disagreed)
+    status: str = Field(default="initialized", max_length=20, index=True)
     authorization_url: str = Field(default="", max_length=500)
     gateway_response: str = Field(default="", max_length=300)
     flagged_reason: str = Field(default="", max_length=500)  # set when the gateway's amount/currency disagree

@@ -1,5 +1,31 @@
 """One module per page; importing this package registers every page with Reflex."""
 
-from revoque.pages import account, cart, category, checkout, collection, home, not_found, order, product, search
+from revoque.pages import (
+    account,
+    cart,
+    category,
+    checkout,
+    checkout_return,
+    collection,
+    home,
+    not_found,
+    order,
+    pay_sandbox,
+    product,
+    search,
+)
 
-__all__ = ["account", "cart", "category", "checkout", "collection", "home", "not_found", "order", "product", "search"]
+__all__ = [
+    "account",
+    "cart",
+    "category",
+    "checkout",
+    "checkout_return",
+    "collection",
+    "home",
+    "not_found",
+    "order",
+    "pay_sandbox",
+    "product",
+    "search",
+]

@@ -11,7 +11,7 @@ import reflex as rx
 from revoque.components.layout import storefront_page
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
-from revoque.models import Cart
+from revoque.models import Cart, PaymentMethod
 from revoque.services import accounts, checkout, inventory, pricing, shipping
 from revoque.services.accounts import AddressInfo, AddressInput
 from revoque.services.carts import CartLineView, find_cart
@@ -20,6 +20,7 @@ from revoque.services.money import format_money
 from revoque.services.shipping import ShippingOption
 from revoque.settings import get_settings
 from revoque.state.cart import CartState
+from revoque.state.payment import go_to_card_payment
 from revoque.state.session import SessionState
 
 STEPS = ["Contact & address", "Delivery", "Payment", "Review"]
@@ -75,7 +76,7 @@ class CheckoutState(rx.State):
             return rx.redirect("/cart")
         short = checkout.start_checkout(self._cart_id)
         if short:
-            await cart_state.load()
+            await cart_state._reload()
             return [rx.redirect("/cart"), rx.toast.error("Some items just sold out. Check your cart.")]
         with session_scope() as session:
             shipping.ensure_default_methods(session)
@@ -232,7 +233,10 @@ class CheckoutState(rx.State):
         cart_state = await self.get_state(CartState)
         cart_state.start_new_cart()
         self._reset_form()
-        yield rx.redirect(f"/order/{order.number}?key={checkout.order_access_key(order.number)}")
+        if order.payment_method == PaymentMethod.CARD:
+            yield await go_to_card_payment(order.id, order.number)
+            return
+        yield rx.redirect(checkout.order_path(order.number))
 
     def _reset_form(self) -> None:
         self.step, self.coupon_code, self.coupon_input, self.placing, self._cart_id = 1, "", "", False, None
@@ -409,7 +413,11 @@ def _review_step() -> rx.Component:
         ),
         rx.button(
             rx.cond(CheckoutState.placing, rx.spinner(size="2"), rx.icon("lock", size=16)),
-            f"Place order · {CheckoutState.total_text}",
+            rx.cond(
+                CheckoutState.payment_method == PaymentMethod.CARD.value,
+                f"Pay {CheckoutState.total_text}",
+                f"Place order · {CheckoutState.total_text}",
+            ),
             size="4",
             width="100%",
             on_click=CheckoutState.place_order,

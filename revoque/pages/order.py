@@ -6,6 +6,8 @@ number); a signed-in customer can open their own orders without it. Anyone else 
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from revoque.components.layout import storefront_page
@@ -13,10 +15,14 @@ from revoque.components.order import order_view
 from revoque.components.product import empty_state
 from revoque.db import session_scope
 from revoque.errors import NotFound
-from revoque.services import accounts, checkout, pricing
+from revoque.models import PaymentStatus
+from revoque.services import accounts, checkout, invoices, payments, pricing
 from revoque.services.accounts import OrderDetail
 from revoque.services.checkout import SummaryRow
+from revoque.state.payment import go_to_card_payment
 from revoque.state.session import SessionState
+
+INVOICE_WAIT_SECONDS = 30
 
 
 class OrderPageState(rx.State):
@@ -25,6 +31,11 @@ class OrderPageState(rx.State):
     bank_details: list[SummaryRow] = []
     not_found: bool = False
     loaded: bool = False
+    can_pay: bool = False
+    payment_failed: bool = False
+    invoice_url: str = ""
+    waiting_for_invoice: bool = False
+    _order_id: int | None = None
 
     @rx.event
     async def load(self):
@@ -38,11 +49,61 @@ class OrderPageState(rx.State):
                 if not checkout.check_order_access(number, key) and (user_id is None or order.user_id != user_id):
                     raise NotFound(number)
                 self.order, self.email = accounts.order_detail(session, order), order.email
+                self._order_id, self.can_pay = order.id, payments.awaiting_card_payment(order)
+                self.invoice_url = invoices.invoice_download_url(session, order.id) or ""
+                self.waiting_for_invoice = order.payment_status == PaymentStatus.PAID and not self.invoice_url
                 self.bank_details = checkout.bank_details(pricing.get_store_config(session))
             self.not_found = False
+            self.payment_failed = self.router.url.query_parameters.get("payment") == "failed"
         except NotFound:
-            self.order, self.not_found = None, True
+            self.order, self.not_found, self.waiting_for_invoice = None, True, False
         self.loaded = True
+        return OrderPageState.watch_invoice if self.waiting_for_invoice else None
+
+    @rx.event(background=True)
+    async def watch_invoice(self):
+        """The invoice is made by a job just after payment: look for it for a little while."""
+        for _ in range(INVOICE_WAIT_SECONDS):
+            await asyncio.sleep(1)
+            async with self:
+                order_id = self._order_id
+            with session_scope() as session:
+                url = invoices.invoice_download_url(session, order_id) if order_id else None
+            if url:
+                async with self:
+                    self.invoice_url, self.waiting_for_invoice = url, False
+                return
+        async with self:
+            self.waiting_for_invoice = False
+
+    @rx.event
+    async def pay_again(self):
+        if self._order_id is None or self.order is None or not self.can_pay:
+            return None
+        return await go_to_card_payment(self._order_id, self.order.number)
+
+
+def _card_retry() -> rx.Component:
+    return rx.cond(
+        OrderPageState.can_pay,
+        rx.callout(
+            rx.vstack(
+                rx.text(
+                    rx.cond(
+                        OrderPageState.payment_failed,
+                        "Your card payment didn't go through. Your order and items are kept for you.",
+                        "This order is waiting for your card payment.",
+                    ),
+                    size="2",
+                ),
+                rx.button("Pay now", on_click=OrderPageState.pay_again, data_testid="pay-again"),
+                spacing="2",
+            ),
+            icon="credit-card",
+            color_scheme=rx.cond(OrderPageState.payment_failed, "red", "amber"),
+            data_testid="payment-pending",
+        ),
+    )
 
 
 def _payment_instructions() -> rx.Component:
@@ -66,13 +127,41 @@ def _payment_instructions() -> rx.Component:
     )
 
 
+def _invoice_link() -> rx.Component:
+    return rx.cond(
+        OrderPageState.invoice_url != "",
+        rx.link(
+            rx.button(rx.icon("file-down", size=16), "Download invoice (PDF)", variant="outline"),
+            href=OrderPageState.invoice_url,
+            is_external=True,
+            data_testid="invoice-link",
+        ),
+        rx.cond(
+            OrderPageState.waiting_for_invoice,
+            rx.hstack(rx.spinner(size="1"), rx.text("Preparing your invoice…", size="2", color_scheme="gray")),
+        ),
+    )
+
+
 def _confirmed() -> rx.Component:
     order = OrderPageState.order
     return rx.vstack(
         rx.hstack(
-            rx.center(rx.icon("check", size=22, color="white"), class_name="confirm-mark"),
+            rx.center(
+                rx.cond(
+                    OrderPageState.can_pay,
+                    rx.icon("credit-card", size=22, color="white"),
+                    rx.icon("check", size=22, color="white"),
+                ),
+                class_name=rx.cond(OrderPageState.can_pay, "confirm-mark confirm-mark-waiting", "confirm-mark"),
+            ),
             rx.vstack(
-                rx.heading("Thank you for your order", size="7", as_="h1", data_testid="order-confirmed"),
+                rx.heading(
+                    rx.cond(OrderPageState.can_pay, "Almost there: complete your payment", "Thank you for your order"),
+                    size="7",
+                    as_="h1",
+                    data_testid="order-confirmed",
+                ),
                 rx.text(
                     "Order ",
                     rx.text.strong(order.number, data_testid="order-number"),
@@ -85,9 +174,16 @@ def _confirmed() -> rx.Component:
             align="center",
             spacing="4",
         ),
+        _card_retry(),
         _payment_instructions(),
         order_view(order),
-        rx.link(rx.button("Continue shopping", variant="soft", size="3"), href="/"),
+        rx.hstack(
+            rx.link(rx.button("Continue shopping", variant="soft", size="3"), href="/"),
+            _invoice_link(),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
         spacing="5",
         width="100%",
     )

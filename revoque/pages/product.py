@@ -128,6 +128,9 @@ class ProductExtrasState(rx.State):
 
     @rx.event
     async def load(self):
+        await self._load_extras()
+
+    async def _load_extras(self) -> None:
         product = await self.get_state(ProductState)
         self.product_id = product._detail.id if product._detail else 0
         if not self.product_id:
@@ -161,7 +164,7 @@ class ProductExtrasState(rx.State):
             self.review_errors = {"form": str(exc)}
             return None
         self.review_errors, self.title, self.body = {}, "", ""
-        await self.load()
+        await self._load_extras()
         return rx.toast.success("Thank you for your review")
 
 

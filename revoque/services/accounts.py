@@ -11,7 +11,6 @@ and treats other customers' rows as not found. Time-dependent functions take ``n
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 import re
 import secrets
@@ -28,7 +27,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from revoque.adapters.mail import send_email
 from revoque.errors import NotFound, PermissionDenied, RevoqueError, ValidationError
 from revoque.models import (
     Address,
@@ -46,7 +44,7 @@ from revoque.models import (
     WishlistItem,
 )
 from revoque.models.base import utcnow
-from revoque.services import catalog, orders
+from revoque.services import catalog, emails, orders
 from revoque.services.catalog import ProductCard
 from revoque.services.money import format_money
 from revoque.services.orders import EventView
@@ -441,27 +439,7 @@ def request_password_reset(session: Session, email: str, now: datetime | None = 
         )
     )
     link = f"{settings.base_url.rstrip('/')}/reset-password?token={token}"
-    send_email(session, to=user.email, kind="password_reset", **_reset_email(user.name, link))
-
-
-def _reset_email(name: str, link: str) -> dict[str, str]:
-    """The same words as plain text and as HTML, where the link is a button-like anchor."""
-    settings = get_settings()
-    greeting = f"Hi {name}," if name else "Hi,"
-    intro = f"Someone (hopefully you) asked to reset the password of your {settings.store_name} account."
-    outro = (
-        f"The link works once and expires in {settings.password_reset_minutes} minutes. "
-        "If you did not ask for this, ignore this email: your password stays the same."
-    )
-    text = "\n\n".join([greeting, intro, f"Choose a new password here: {link}", outro])
-    markup = "".join(
-        [
-            *(f"<p>{html.escape(paragraph)}</p>" for paragraph in (greeting, intro)),
-            f'<p><a href="{html.escape(link)}">Choose a new password</a></p>',
-            f"<p>{html.escape(outro)}</p>",
-        ]
-    )
-    return {"subject": f"Reset your {settings.store_name} password", "text": text, "html": markup}
+    emails.send_password_reset(session, user, link, settings.password_reset_minutes)
 
 
 def reset_password(session: Session, token: str, new_password: str, now: datetime | None = None) -> None:

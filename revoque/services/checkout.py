@@ -19,15 +19,13 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from revoque.adapters.mail import send_email
 from revoque.db import session_scope
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Cart, CartLine, Order, OrderLine, PaymentMethod, Product, StoreConfig, Variant
 from revoque.models.base import utcnow
-from revoque.services import accounts, inventory, orders, pricing, shipping
+from revoque.services import accounts, emails, inventory, orders, pricing, shipping
 from revoque.services.accounts import AddressInput
 from revoque.services.carts import CartView, StockError, view_cart
-from revoque.services.catalog import money
 from revoque.settings import get_settings
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -100,9 +98,16 @@ def validate_address(address: AddressInput) -> dict[str, str]:
 
 
 def payment_options(config: StoreConfig) -> list[PaymentOption]:
-    """Methods the store has switched on; the payments issue adds card gateways to this list."""
+    """Methods the store has switched on, card first when a gateway (or the sandbox) is available."""
+    card_label = "Card (Paystack)" if get_settings().paystack_secret_key else "Card (sandbox: no real money moves)"
     bank = f"Pay {config.bank_account_name or 'the store'} by bank transfer; we ship once it arrives."
     options = [
+        (
+            config.card_payments_enabled,
+            PaymentOption(
+                PaymentMethod.CARD, card_label, "Visa, Mastercard or Verve; you'll confirm on a secure page."
+            ),
+        ),
         (
             config.pay_on_delivery_enabled,
             PaymentOption(
@@ -204,7 +209,7 @@ def _place(session: Session, cart_id: int, details: CheckoutDetails, email: str,
     cart.status = "converted"
     session.add(cart)
     orders.record_event(session, order, kind="status", to_status=order.status, actor="customer", now=now)
-    _send_confirmation(session, order)
+    emails.send_order_confirmation(session, order)
     return order
 
 
@@ -298,28 +303,10 @@ def check_order_access(number: str, key: str) -> bool:
     return hmac.compare_digest(order_access_key(number), key or "")
 
 
+def order_path(number: str) -> str:
+    """The order page with its access key: the page a shopper lands on after checkout or payment."""
+    return f"/order/{number}?key={order_access_key(number)}"
+
+
 def order_url(number: str) -> str:
-    return f"{get_settings().base_url}/order/{number}?key={order_access_key(number)}"
-
-
-def _send_confirmation(session: Session, order: Order) -> None:
-    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
-    items = "\n".join(
-        f"  {line.quantity} × {line.product_title}{f' ({line.variant_title})' if line.variant_title else ''}"
-        f"  {money(line.line_total)}"
-        for line in lines
-    )
-    store = get_settings().store_name
-    text = (
-        f"Thank you for your order {order.number}.\n\n{items}\n\n"
-        f"Subtotal: {money(order.subtotal)}\nDiscount: -{money(order.discount)}\n"
-        f"Delivery ({order.shipping_method_name}): {money(order.shipping)}\nTotal: {money(order.total)}\n\n"
-        f"Follow your order: {order_url(order.number)}\n\n{store}"
-    )
-    send_email(
-        session,
-        to=order.email,
-        subject=f"{store}: order {order.number} confirmed",
-        text=text,
-        kind="order_confirmation",
-    )
+    return get_settings().base_url + order_path(number)

@@ -16,6 +16,11 @@ marks it refunded. Cancelling, or refunding an order that has not shipped, puts 
 the shelf: each line is restocked at most once (``OrderLine.restocked``), so retries and repeated
 clicks never add stock twice. Every change appends an ``OrderEvent``, which is the order's timeline.
 
+Emails: moving an order to shipped emails the customer (``emails.send_order_shipped``). Like every
+store email it is written to the outbox in the same transaction and delivered by a job
+(``jobs.deliver_email`` through the mail adapter) only after that transaction commits, so a refused or
+rolled-back change mails no one.
+
 Concurrency: ``transition`` and ``mark_paid`` first re-read the order with a row lock (SELECT … FOR
 UPDATE on PostgreSQL; on SQLite run them in ``session_scope(write=True)``, an immediate
 transaction), so two staff clicking "Cancel" at once produce one cancellation and one clear error.
@@ -41,6 +46,7 @@ from sqlmodel import Session, col, select
 from revoque.errors import RevoqueError, ValidationError
 from revoque.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 from revoque.models.base import utcnow
+from revoque.services import emails
 from revoque.services.inventory import lock_variants
 from revoque.services.pricing import as_utc
 from revoque.settings import get_settings
@@ -93,6 +99,11 @@ ACTION_WORDS = {
     OrderStatus.DELIVERED: "marked as delivered",
     OrderStatus.CANCELLED: "cancelled",
     OrderStatus.REFUNDED: "refunded",
+}
+PAYMENT_TITLES = {
+    PaymentStatus.PAID: "Payment received",
+    PaymentStatus.REFUNDED: "Payment refunded",
+    PaymentStatus.PARTIALLY_REFUNDED: "Partly refunded",
 }
 STATUS_TITLES = {
     OrderStatus.PENDING: "Order placed",
@@ -157,7 +168,11 @@ def transition(
     The order is re-read under a row lock first, so the rules are checked against its latest status
     (unflushed changes to ``order`` are discarded)."""
     lock_order(session, order)
-    return _apply(session, order, parse_status(to_status), actor=actor, message=message, now=now)
+    target = parse_status(to_status)
+    event = _apply(session, order, target, actor=actor, message=message, now=now)
+    if target == OrderStatus.SHIPPED:
+        emails.send_order_shipped(session, order)
+    return event
 
 
 def _apply(
@@ -324,7 +339,9 @@ def _event_title(event: OrderEvent) -> str:
         return STATUS_TITLES.get(event.to_status, event.to_status.capitalize())
     if event.kind == EventKind.NOTE:
         return "Note" if event.visible_to_customer else "Internal note"
-    return {EventKind.PAYMENT: "Payment received", EventKind.EMAIL: "Email sent"}.get(event.kind, event.kind)
+    if event.kind == EventKind.PAYMENT:
+        return PAYMENT_TITLES.get(event.to_status, "Payment update")
+    return {EventKind.EMAIL: "Email sent"}.get(event.kind, event.kind)
 
 
 def _actor_text(actor: str) -> str:

@@ -41,14 +41,12 @@ class CartState(rx.State):
         self.has_problems = view.has_problems
 
     async def _reload(self) -> None:
-        user_id = await self._user_id()
+        self._refresh(await self._user_id())
+
+    def _refresh(self, user_id: int | None) -> None:
+        """Re-read the cart for an already-resolved user (the page frame resolves it once per load)."""
         with session_scope() as session:
             self._show(carts.view_cart(session, carts.find_cart(session, token=self.cart_token, user_id=user_id)))
-
-    @rx.event
-    async def load(self):
-        """Runs with every storefront page so the badge is right after a reload."""
-        await self._reload()
 
     @rx.event
     async def add(self, variant_id: int, quantity: int = 1):

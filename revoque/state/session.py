@@ -74,12 +74,6 @@ class SessionState(_SessionHelpers, rx.State):
         self.user_email = user.email if user else ""
 
     @rx.event
-    async def load_session(self):
-        """On every page load: show who is signed in, and drop a token that no longer works."""
-        if await self.current_user() is None and self.token:
-            self.token = ""
-
-    @rx.event
     async def require_signed_in(self):
         """For account pages' on_load: send a signed-out visitor to sign in, then back here."""
         if await self.current_user() is None:

@@ -17,8 +17,9 @@ class WishlistState(rx.State):
     async def _user_id(self) -> int | None:
         return await (await self.get_state(SessionState)).signed_in_user_id()
 
-    def refresh(self, user_id: int | None) -> None:
-        """Re-read the saved ids (other states call this after changing the wishlist)."""
+    def _refresh(self, user_id: int | None) -> None:
+        """Re-read the saved ids (the page frame and the wishlist page call this; private so that a
+        browser can never ask for another user's ids)."""
         if user_id is None:
             self.product_ids = []
             return
@@ -27,7 +28,7 @@ class WishlistState(rx.State):
 
     @rx.event
     async def load(self):
-        self.refresh(await self._user_id())
+        self._refresh(await self._user_id())
 
     @rx.event
     async def toggle(self, product_id: int):

@@ -48,7 +48,7 @@ def fill_address(page: Page, email: str) -> None:
         page.locator(f"#checkout-{field}").fill(value)
 
 
-def check_out(page: Page, shot, email: str, coupon: str = "") -> str:
+def check_out(page: Page, shot, email: str, coupon: str = "", payment: str = "Pay on delivery") -> str:
     page.get_by_test_id("cart-button").click()
     page.get_by_test_id("cart-drawer").get_by_test_id("checkout-button").click()
     expect(page.get_by_test_id("step-1")).to_be_visible()
@@ -66,10 +66,12 @@ def check_out(page: Page, shot, email: str, coupon: str = "") -> str:
     page.get_by_test_id("to-delivery").click()
     page.get_by_test_id("shipping-option").first.click()
     page.get_by_test_id("to-payment").click()
-    page.get_by_test_id("payment-option").filter(has_text="Pay on delivery").click()
+    page.get_by_test_id("payment-option").filter(has_text=re.compile(f"^{re.escape(payment)}")).click()
     page.get_by_test_id("to-review").click()
     shot(page, "review")
     page.get_by_test_id("place-order").dblclick()
+    if payment.startswith("Card"):
+        return ""
     expect(page.get_by_test_id("order-confirmed")).to_be_visible(timeout=15_000)
     number = page.get_by_test_id("order-number").inner_text()
     shot(page, "confirmation")
@@ -129,3 +131,39 @@ def test_signing_in_with_a_wrong_password_shows_a_clear_error(page: Page, store,
     expect(page.get_by_test_id("auth-error")).to_have_text("Email or password is incorrect.")
     expect(page).to_have_url(re.compile(r"/sign-in"))
     shot(page, "wrong-password")
+
+
+def pay_in_sandbox(page: Page, shot, decision: str) -> None:
+    expect(page.get_by_test_id("sandbox-approve")).to_be_visible(timeout=15_000)
+    shot(page, f"sandbox-{decision}")
+    page.get_by_test_id(f"sandbox-{decision}").click()
+    expect(page.get_by_test_id("order-confirmed")).to_be_visible(timeout=15_000)
+
+
+def test_card_checkout_through_the_sandbox_pays_and_gives_an_invoice(page: Page, store, store_db, shot):
+    add_two_variants(page, store, store_db)
+    check_out(page, shot, "card@example.com", payment="Card")
+    pay_in_sandbox(page, shot, "approve")
+    expect(page.get_by_test_id("order-confirmed")).to_have_text("Thank you for your order")
+    expect(page.get_by_text("Payment: Paid")).to_be_visible()
+    link = page.get_by_test_id("invoice-link")
+    expect(link).to_be_visible(timeout=20_000)
+    shot(page, "paid")
+    href = link.get_attribute("href")
+    response = page.request.get(store.url + href if href.startswith("/") else href)
+    assert response.ok and response.body().startswith(b"%PDF")
+
+
+def test_a_declined_card_leaves_the_order_pending_and_a_retry_succeeds(page: Page, store, store_db, shot):
+    add_two_variants(page, store, store_db)
+    check_out(page, shot, "declined@example.com", payment="Card")
+    pay_in_sandbox(page, shot, "decline")
+    expect(page.get_by_test_id("payment-pending")).to_contain_text("didn't go through")
+    shot(page, "declined")
+    number = page.get_by_test_id("order-number").inner_text()
+    page.get_by_test_id("pay-again").click()
+    pay_in_sandbox(page, shot, "approve")
+    expect(page.get_by_text("Payment: Paid")).to_be_visible()
+    store_db.rollback()
+    order = store_db.exec(select(Order).where(Order.number == number)).one()
+    assert (order.status, order.payment_status) == ("paid", "paid")

@@ -102,9 +102,9 @@ def running_store(
     extra_env: dict[str, str], log_dir: Path, seed: bool = True, timeout: float = 300
 ) -> Iterator[RunningStore]:
     """Migrate (and seed) the configured database, serve the prod build, stop it afterwards."""
-    env = tool_env(extra_env)
-    run_cli(env, "setup" if seed else "migrate")
     port = free_port()
+    env = tool_env({"BASE_URL": f"http://127.0.0.1:{port}", **extra_env})
+    run_cli(env, "setup" if seed else "migrate")
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"store-{port}.log"
     with log_path.open("w") as log:
@@ -116,9 +116,25 @@ def running_store(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    worker = _start_worker(env, log_dir) if env.get("REDIS_URL") else None
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, log_path, timeout)
         yield RunningStore(url=url, env=env, log_path=log_path)
     finally:
         _stop(process)
+        if worker is not None:
+            _stop(worker)
+
+
+def _start_worker(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    """With Redis, jobs (invoices, emails) go to RQ: run a real worker beside the store."""
+    with (log_dir / "worker.log").open("a") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "revoque.worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )

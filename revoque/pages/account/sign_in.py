@@ -30,7 +30,7 @@ class SignInState(FormMixin, rx.State):
 
     @rx.event
     async def load(self):
-        """Someone already signed in (load_session ran just before) goes straight on."""
+        """Someone already signed in (the page frame resolved the session just before) goes straight on."""
         self._clear_form()
         params = self.router.url.query_parameters
         self.notice = NOTICES.get(params.get("notice", ""), "")
