@@ -12,17 +12,25 @@ from revoque.models.base import utcnow
 from revoque.services.pricing import get_store_config
 from revoque.services.shipping import ensure_default_methods
 
-DEMO_BANK = {"bank_name": "Zenith Bank", "bank_account_name": "Revoque Stores Ltd", "bank_account_number": "1012345678"}
+DEMO_DETAILS = {
+    "bank_name": "Zenith Bank",
+    "bank_account_name": "Revoque Stores Ltd",
+    "bank_account_number": "1012345678",
+    "contact_email": "hello@revoque.ng",
+    "contact_phone": "+234 803 123 4567",
+    "contact_address": "12 Admiralty Way, Lekki Phase 1, Lagos",
+}
 
 
 def ensure_demo_store(session: Session, now: datetime | None = None) -> None:
-    """Delivery methods, demo bank details (only while none are set) and demo coupons; safe to rerun."""
+    """Delivery methods, demo bank and contact details (each only while empty) and demo coupons;
+    safe to rerun, and never overwrites what staff have set."""
     ensure_default_methods(session)
     config = get_store_config(session)
-    if not config.bank_account_number:
-        for field, value in DEMO_BANK.items():
+    for field, value in DEMO_DETAILS.items():
+        if not getattr(config, field):
             setattr(config, field, value)
-        session.add(config)
+    session.add(config)
     ensure_demo_coupons(session, now)
 
 
