@@ -25,13 +25,16 @@ def deliver_email(email_id: int) -> None:
 
 
 def release_expired_reservations() -> int:
-    """Delete checkout holds whose time is up. Availability already ignores expired holds, so this
-    only keeps the table small; running it twice, or late, changes nothing else."""
+    """Delete checkout holds whose time is up, and cancel card orders whose payment never came
+    (their stock goes back). Availability already ignores expired holds; running this twice, or
+    late, changes nothing else."""
     from revoque.db import session_scope
     from revoque.services.inventory import release_expired
+    from revoque.services.payments import cancel_unpaid_card_orders
 
     with session_scope(write=True) as session:
-        return release_expired(session)
+        released = release_expired(session)
+    return released + len(cancel_unpaid_card_orders())
 
 
 def process_payment_event(event_id: int) -> str:

@@ -38,6 +38,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -149,6 +150,38 @@ def awaiting_card_payment(order: Order) -> bool:
         and order.status == OrderStatus.PENDING
         and order.payment_status == PaymentStatus.UNPAID
     )
+
+
+def cancel_unpaid_card_orders(now: datetime | None = None) -> list[str]:
+    """Cancel card orders whose payment never completed within RESERVATION_MINUTES of placing them,
+    putting their stock back, like an expired checkout hold. A payment that still arrives later is
+    recorded and flagged for a refund by ``finalize``. Returns the cancelled order numbers."""
+    cutoff = (now or utcnow()) - timedelta(minutes=get_settings().reservation_minutes)
+    with session_scope() as session:
+        candidates = session.exec(
+            select(Order.id).where(
+                Order.payment_method == PaymentMethod.CARD,
+                Order.status == OrderStatus.PENDING,
+                Order.payment_status == PaymentStatus.UNPAID,
+                Order.created_at < cutoff,
+            )
+        ).all()
+    return [number for order_id in candidates if (number := _cancel_if_still_unpaid(order_id))]
+
+
+def _cancel_if_still_unpaid(order_id: int) -> str:
+    with session_scope(write=True) as session:
+        order = _lock_order(session, order_id)
+        if not awaiting_card_payment(order) or _payments(session, order.id, PaymentState.SUCCEEDED):
+            return ""
+        orders.transition(
+            session,
+            order,
+            OrderStatus.CANCELLED,
+            actor="system",
+            message="The card payment was not completed in time, so the order was cancelled.",
+        )
+        return order.number
 
 
 def _check_payable(session: Session, order: Order) -> None:

@@ -532,3 +532,26 @@ def test_a_payment_arriving_after_cancellation_is_noted_and_can_be_refunded(sand
     assert payments.request_refund(order_id, None, STAFF, "Cancelled order").status == "processed"
     refunded = order(order_id)
     assert (refunded.status, refunded.payment_status) == (OrderStatus.CANCELLED, PaymentStatus.REFUNDED)
+
+
+def test_unpaid_card_orders_are_cancelled_and_restocked_when_their_hold_expires(database):
+    from datetime import timedelta
+
+    from revoque.models import Variant
+    from revoque.models.base import utcnow
+    from revoque.services.payments import cancel_unpaid_card_orders
+    from tests.factories import add_order, add_product, variants_of
+
+    with session_scope() as session:
+        variant = variants_of(session, add_product(session, "Held Kettle", variants=[({}, 500_000, 4)]))[0]
+        stale = add_order(session, [(variant, 2)], payment_method="card")
+        fresh = add_order(session, [(variant, 1)], payment_method="card")
+        on_delivery = add_order(session, [(variant, 1)], payment_method="pay_on_delivery")
+        stale.created_at = utcnow() - timedelta(minutes=40)
+        on_delivery.created_at = utcnow() - timedelta(minutes=40)
+        session.add_all([stale, on_delivery])
+        numbers = (stale.number, fresh.number)
+    assert cancel_unpaid_card_orders() == [numbers[0]]
+    assert cancel_unpaid_card_orders() == []
+    with session_scope() as session:
+        assert session.get(Variant, variant.id).stock_on_hand == 2  # 4 − 2 − 1 − 1 + 2 back
