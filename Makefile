@@ -28,6 +28,7 @@ install: $(VENV)/.installed $(TOOLS)/.installed
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
@@ -70,7 +71,8 @@ services:
 
 test: install-test services
 	$(PY) -m ruff check .
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests/unit tests/integration -p no:cacheprovider -n 2
+	$(PY) -m pytest tests/e2e -p no:cacheprovider
 
 test-unit: install-test
 	$(PY) -m pytest tests/unit

@@ -1,4 +1,4 @@
-"""Command line: ``python -m revoque.cli migrate | seed | setup | check | create-admin EMAIL | outbox``.
+"""Command line: ``python -m revoque.cli migrate | seed | setup | reindex | check | create-admin EMAIL | outbox``.
 
 Every command reads the same settings as the app, and a configuration problem ends with one
 clear line naming the variable and exit code 2, never a traceback.
@@ -49,7 +49,7 @@ def cmd_migrate(_: argparse.Namespace) -> None:
     print("database is up to date")
 
 
-def cmd_seed(_: argparse.Namespace) -> None:
+def cmd_seed(args: argparse.Namespace) -> None:
     from revoque.adapters.storage import get_storage
     from revoque.db import session_scope
     from revoque.services.demo_commerce import ensure_demo_store
@@ -63,6 +63,28 @@ def cmd_seed(_: argparse.Namespace) -> None:
         print(f"seeded the demo catalog in {time.perf_counter() - started:.1f}s: {report}")
     else:
         print("the store already has products; nothing seeded")
+    _build_search_index(args)
+
+
+def cmd_reindex(_: argparse.Namespace) -> None:
+    from revoque.services.search import reindex_all
+
+    started = time.perf_counter()
+    written = reindex_all(progress=_progress_bar("indexing"))
+    print(f"indexed {written} products for search in {time.perf_counter() - started:.1f}s")
+
+
+def _build_search_index(args: argparse.Namespace) -> None:
+    """Index the catalog unless the index already holds it. Search is optional: when its engine is
+    down, seeding and setup still succeed (the storefront falls back to a database search)."""
+    from revoque.adapters.search import SearchUnavailable
+    from revoque.services.search import index_matches_catalog
+
+    try:
+        if not index_matches_catalog():
+            cmd_reindex(args)
+    except SearchUnavailable as exc:
+        print(f"warning: {exc} Run `python -m revoque.cli reindex` once it is back.", file=sys.stderr)
 
 
 def cmd_setup(args: argparse.Namespace) -> None:
@@ -119,8 +141,9 @@ ArgumentsFor = Callable[[argparse.ArgumentParser], None]
 COMMANDS: dict[str, tuple[Handler, str] | tuple[Handler, str, ArgumentsFor]] = {
     "check": (cmd_check, "check that DATABASE_URL can be reached"),
     "migrate": (cmd_migrate, "apply database migrations"),
-    "seed": (cmd_seed, "add the demo catalog if the store has no products"),
-    "setup": (cmd_setup, "migrate, then seed"),
+    "seed": (cmd_seed, "add the demo catalog if the store has no products, then index it for search"),
+    "setup": (cmd_setup, "migrate, then seed (and index for search)"),
+    "reindex": (cmd_reindex, "rebuild the search index from the catalog (safe while the store is serving)"),
     "create-admin": (
         cmd_create_admin,
         "create an admin, or make an existing account admin",

@@ -61,3 +61,30 @@ def delete_file(bucket: str, key: str) -> None:
     from revoque.adapters.storage import get_storage
 
     get_storage().delete(key, bucket)
+
+
+def index_product(product_id: int) -> bool:
+    """Bring one product's search document in line with the database (queued after any change to
+    the product, its stock or its status commits). It reads the current rows, so running it late or
+    twice leaves the same document."""
+    from revoque.services.search import index_product as sync
+
+    return sync(product_id)
+
+
+def reindex_catalog() -> int:
+    """Rebuild the whole search index from the catalog while it keeps serving searches."""
+    from revoque.services.search import reindex_all
+
+    return reindex_all()
+
+
+def embed_product(product_id: int) -> int:
+    """Re-embed one product into the vector index, or drop it when it is no longer active (queued by
+    revoque.services.vector_index.schedule_product_embedding after the change commits). It reads the
+    current rows and replaces the point, so running it late or twice leaves the same point."""
+    from revoque.db import session_scope
+    from revoque.services.vector_index import embed_products
+
+    with session_scope() as session:
+        return embed_products(session, [product_id])

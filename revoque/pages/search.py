@@ -1,32 +1,238 @@
-"""Search results. For now a title filter; the search issue swaps in the keyword/semantic engines."""
+"""Search results: keyword engine with typo tolerance, facets with counts, sort and pagination.
 
-from urllib.parse import quote_plus
+Everything the shopper chose lives in the URL (q, sort, page, category, brand, size, colour, price,
+in_stock), so a search can be shared and reloaded. Multi-valued filters are comma-separated.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
 
 import reflex as rx
 
+from revoque.adapters.search import PRICE_BUCKETS, Facet, SearchFilters, SearchQuery, SortKey
 from revoque.components.layout import storefront_page
 from revoque.components.listing import listing
+from revoque.components.product import product_card
 from revoque.db import session_scope
-from revoque.services import catalog
-from revoque.services.catalog import SortOrder
-from revoque.state.listing import ListingMixin
+from revoque.services import search
+from revoque.services.catalog import ProductCard
+from revoque.services.search import SEARCH_SORT_LABELS, FacetGroup, Highlight
+from revoque.settings import get_settings
+from revoque.state.listing import ListingMixin, int_param
 
-SORTS = [SortOrder.NEWEST, SortOrder.PRICE_ASC, SortOrder.PRICE_DESC]
+FACET_PARAMS: dict[str, str] = {
+    Facet.CATEGORY: "category",
+    Facet.BRAND: "brand",
+    Facet.SIZE: "size",
+    Facet.COLOUR: "colour",
+    Facet.PRICE: "price",
+}
+FACET_PARAMS_VAR = rx.Var.create(FACET_PARAMS)
+FILTER_PARAMS = [*FACET_PARAMS.values(), "in_stock"]
+POPULAR_COUNT = 8
+
+
+def _values(params: dict[str, str], name: str) -> tuple[str, ...]:
+    return tuple(v for v in params.get(name, "").split(",") if v)[:20]
+
+
+def parse_sort(value: str | None) -> SortKey:
+    try:
+        return SortKey(value) if value else SortKey.RELEVANCE
+    except ValueError:
+        return SortKey.RELEVANCE
+
+
+def query_from_params(params: dict[str, str], page_size: int) -> SearchQuery:
+    """Read a search back from its URL; unknown or malformed values are ignored, never an error."""
+    bucket = next((b for b in PRICE_BUCKETS if b.key == params.get("price")), None)
+    price_min, price_max = search.price_range(bucket) if bucket else (None, None)
+    filters = SearchFilters(
+        categories=_values(params, "category"),
+        brands=_values(params, "brand"),
+        sizes=_values(params, "size"),
+        colours=_values(params, "colour"),
+        in_stock=params.get("in_stock") == "1",
+        price_min=price_min,
+        price_max=price_max,
+    )
+    return SearchQuery(
+        text=params.get("q", "").strip()[:100],
+        filters=filters,
+        facets=tuple(Facet),
+        sort=parse_sort(params.get("sort")),
+        page=max(1, int_param(params.get("page"), 1)),
+        page_size=page_size,
+    )
+
+
+def toggled(params: dict[str, str], name: str, value: str) -> dict[str, str]:
+    """The URL parameters with one facet value switched on or off (price bands are exclusive)."""
+    current = list(_values(params, name))
+    if name == "price":
+        chosen = [] if current == [value] else [value]
+    else:
+        chosen = [v for v in current if v != value] if value in current else [*current, value]
+    updated = {k: v for k, v in params.items() if k not in (name, "page")}
+    if chosen:
+        updated[name] = ",".join(chosen)
+    return updated
 
 
 class SearchState(ListingMixin, rx.State):
     query: str = ""
+    params: dict[str, str] = {}
+    facets: list[FacetGroup] = []
+    highlights: list[Highlight] = []
+    suggestion: str = ""
+    degraded: bool = False
+    popular: list[ProductCard] = []
 
     @rx.var
-    def encoded_query(self) -> str:
-        return quote_plus(self.query)
+    def base_query(self) -> str:
+        """The URL query without the page number, for pagination links."""
+        return urlencode({k: v for k, v in self.params.items() if k != "page"})
+
+    @rx.var
+    def has_filters(self) -> bool:
+        return any(self.params.get(name) for name in FILTER_PARAMS)
+
+    @rx.var
+    def suggestion_href(self) -> str:
+        return "/search?" + urlencode({**{k: v for k, v in self.params.items() if k != "page"}, "q": self.suggestion})
 
     @rx.event
     def load(self):
-        self.query = self.router.url.query_parameters.get("q", "").strip()[:100]
-        page, sort = self._requested()
+        self.params = dict(self.router.url.query_parameters)
+        query = query_from_params(self.params, get_settings().page_size)
         with session_scope() as session:
-            self._show(catalog.list_products(session, query=self.query, sort=sort, page=page))
+            result = search.search_products(session, query)
+            self.popular = [] if result.total else self._popular(session)
+        self.query, self.facets, self.highlights = result.query, result.facets, result.highlights
+        self.suggestion, self.degraded = result.suggestion, result.degraded
+        self._show(result)
+
+    def _popular(self, session) -> list[ProductCard]:
+        """Something to look at when nothing matched."""
+        return search.search_products(session, SearchQuery(sort=SortKey.POPULAR, page_size=POPULAR_COUNT)).items
+
+    def _go(self, params: dict[str, str]):
+        return rx.redirect(f"/search?{urlencode(params)}" if params else "/search")
+
+    @rx.event
+    def toggle_facet(self, name: str, value: str):
+        if name in FACET_PARAMS.values():
+            return self._go(toggled(self.params, name, value))
+        return None
+
+    @rx.event
+    def toggle_in_stock(self, _checked: bool):
+        updated = {k: v for k, v in self.params.items() if k not in ("in_stock", "page")}
+        if self.params.get("in_stock") != "1":
+            updated["in_stock"] = "1"
+        return self._go(updated)
+
+    @rx.event
+    def clear_filters(self):
+        return self._go({k: v for k, v in self.params.items() if k in ("q", "sort")})
+
+    @rx.event
+    def change_sort(self, value: str):
+        updated = {k: v for k, v in self.params.items() if k != "page"}
+        updated["sort"] = parse_sort(value).value
+        return self._go(updated)
+
+
+def _facet_option(group, option) -> rx.Component:
+    return rx.el.label(
+        rx.checkbox(
+            checked=option.selected,
+            on_change=lambda _: SearchState.toggle_facet(FACET_PARAMS_VAR[group.facet], option.value),
+            size="1",
+        ),
+        rx.text(option.label, size="2", flex="1", class_name="clamp-1"),
+        rx.text(option.count, size="1", color_scheme="gray"),
+        class_name="facet-option",
+        data_testid="facet-option",
+    )
+
+
+def _facet_group(group) -> rx.Component:
+    return rx.cond(
+        group.options.length() > 0,
+        rx.vstack(
+            rx.text(group.title, weight="bold", size="2"),
+            rx.foreach(group.options, lambda option: _facet_option(group, option)),
+            spacing="1",
+            width="100%",
+            data_testid="facet-group",
+        ),
+    )
+
+
+def _sidebar() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Filters", weight="bold"),
+            rx.cond(
+                SearchState.has_filters,
+                rx.button("Clear all", variant="ghost", size="1", on_click=SearchState.clear_filters),
+            ),
+            justify="between",
+            width="100%",
+        ),
+        rx.el.label(
+            rx.switch(
+                checked=SearchState.params.get("in_stock", "") == "1", on_change=SearchState.toggle_in_stock, size="1"
+            ),
+            rx.text("In stock only", size="2"),
+            class_name="facet-option",
+        ),
+        rx.foreach(SearchState.facets, _facet_group),
+        spacing="4",
+        width="100%",
+        as_="aside",
+        aria_label="Filters",
+    )
+
+
+def _notices() -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            SearchState.degraded,
+            rx.callout(
+                "Search is running in a simpler mode right now: results match product titles only.",
+                icon="info",
+                color_scheme="amber",
+                size="1",
+                data_testid="search-degraded",
+            ),
+        ),
+        rx.cond(
+            SearchState.suggestion != "",
+            rx.text(
+                "Did you mean ",
+                rx.link(
+                    SearchState.suggestion, href=SearchState.suggestion_href, weight="bold", data_testid="did-you-mean"
+                ),
+                "?",
+                size="3",
+            ),
+        ),
+    )
+
+
+def _popular() -> rx.Component:
+    return rx.cond(
+        SearchState.popular.length() > 0,
+        rx.vstack(
+            rx.heading("Popular right now", size="5", as_="h2"),
+            rx.el.div(rx.foreach(SearchState.popular, product_card), class_name="product-grid"),
+            spacing="3",
+            width="100%",
+        ),
+    )
 
 
 @storefront_page(route="/search", title="Search", on_load=SearchState.load)
@@ -38,12 +244,25 @@ def search_page() -> rx.Component:
             as_="h1",
             data_testid="page-heading",
         ),
-        listing(
-            SearchState,
-            lambda p: f"/search?q={SearchState.encoded_query}&page={p}&sort={SearchState.sort}",
-            SORTS,
-            "No products match",
-            "Try fewer or different words, or browse the categories above.",
+        _notices(),
+        rx.grid(
+            rx.box(_sidebar(), display=["none", "none", "block"]),
+            rx.vstack(
+                listing(
+                    SearchState,
+                    lambda p: f"/search?{SearchState.base_query}&page={p}",
+                    list(SEARCH_SORT_LABELS),
+                    "No products match",
+                    "Try fewer or different words, remove a filter, or browse the categories above.",
+                    labels=SEARCH_SORT_LABELS,
+                ),
+                _popular(),
+                spacing="5",
+                width="100%",
+            ),
+            columns=rx.breakpoints(initial="1", md="220px 1fr"),
+            spacing="6",
+            width="100%",
         ),
         spacing="4",
         width="100%",

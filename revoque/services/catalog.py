@@ -213,14 +213,21 @@ def _descendant_ids(categories: Sequence[Category], root_id: int) -> list[int]:
     return found
 
 
-def _breadcrumbs(categories: Sequence[Category], category_id: int | None) -> list[Crumb]:
+def category_trail(categories: Sequence[Category], category_id: int | None) -> list[Category]:
+    """The category and its ancestors, root first (breadcrumbs, search documents); the walk stops
+    at a missing parent and at 20 levels, so bad data cannot loop."""
     by_id = {c.id: c for c in categories}
-    trail: list[Crumb] = []
+    trail: list[Category] = []
     while category_id is not None and category_id in by_id and len(trail) < 20:
         category = by_id[category_id]
-        trail.append(Crumb(category.name, category_href(category.slug)))
+        trail.append(category)
         category_id = category.parent_id
-    return [Crumb("Home", "/"), *reversed(trail)]
+    return trail[::-1]
+
+
+def _breadcrumbs(categories: Sequence[Category], category_id: int | None) -> list[Crumb]:
+    trail = category_trail(categories, category_id)
+    return [Crumb("Home", "/"), *(Crumb(c.name, category_href(c.slug)) for c in trail)]
 
 
 def _active_counts_by_category(session: Session) -> dict[int, int]:

@@ -23,7 +23,7 @@ from revoque.db import session_scope
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Cart, CartLine, Order, OrderLine, PaymentMethod, Product, StoreConfig, Variant
 from revoque.models.base import utcnow
-from revoque.services import accounts, emails, inventory, orders, pricing, shipping
+from revoque.services import accounts, emails, inventory, orders, pricing, search, shipping
 from revoque.services.accounts import AddressInput
 from revoque.services.carts import CartView, StockError, view_cart
 from revoque.settings import get_settings
@@ -203,6 +203,7 @@ def _place(session: Session, cart_id: int, details: CheckoutDetails, email: str,
         if variant.track_inventory:
             variant.stock_on_hand -= line.quantity
             session.add(variant)
+    search.schedule_product_index(session, *(variant.product_id for variant in variants.values()))
     if order.user_id and not accounts.list_addresses(session, order.user_id):
         accounts.add_address(session, order.user_id, details.address)  # a first order fills the address book
     inventory.release_cart(session, cart_id)

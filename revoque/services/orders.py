@@ -46,7 +46,7 @@ from sqlmodel import Session, col, select
 from revoque.errors import RevoqueError, ValidationError
 from revoque.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 from revoque.models.base import utcnow
-from revoque.services import emails
+from revoque.services import emails, search
 from revoque.services.inventory import lock_variants
 from revoque.services.pricing import as_utc
 from revoque.settings import get_settings
@@ -219,6 +219,7 @@ def restock_order(session: Session, order: Order) -> int:
             session.add(variant)
         line.restocked = True
         session.add(line)
+    search.schedule_product_index(session, *(line.product_id for line in lines if line.product_id is not None))
     session.flush()
     return returned
 

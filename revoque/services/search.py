@@ -1,0 +1,389 @@
+"""Product search for the storefront: result pages with facets, search-as-you-type, and keeping the
+keyword index in step with the catalog.
+
+The engine (``revoque.adapters.search``) returns ids, highlights and facet counts; this module turns
+them into the catalog's product cards and labelled facets. When the engine cannot answer, the
+results page falls back to the catalog's title search (``degraded=True``: no typo tolerance, facets
+or filters other than category) and suggestions go quiet, so search trouble never stops a sale.
+
+Index sync: whatever changes a product's document (an edit, stock sold or put back, a status
+change) calls ``schedule_product_index`` in the same transaction; the ``index_product`` job runs
+after commit and rebuilds that one document from the database, so it is idempotent and safe to
+retry. ``reindex_all`` rebuilds everything into the live index (replace by id, then delete what is no
+longer active), so searches keep answering while it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from sqlmodel import Session, col, select
+
+from revoque import jobs
+from revoque.adapters.cache import get_cache
+from revoque.adapters.queue import enqueue_after_commit
+from revoque.adapters.search import (
+    PRICE_BUCKETS,
+    Facet,
+    PriceBucket,
+    SearchEngine,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+    SortKey,
+    edit_distance,
+    get_search_engine,
+    normalize_words,
+    typo_budget,
+)
+from revoque.db import session_scope
+from revoque.errors import NotFound
+from revoque.models import Brand, Category, Product, ProductStatus
+from revoque.services.catalog import (
+    ProductPage,
+    SortOrder,
+    cards_for_products,
+    clamp_page,
+    list_products,
+    money,
+)
+from revoque.services.search_documents import active_product_ids, build_document, iter_documents
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+SUGGEST_MIN_CHARS = 2
+VOCABULARY_CACHE_KEY = "search:vocabulary"
+VOCABULARY_TTL_SECONDS = 600
+
+SEARCH_SORT_LABELS: dict[str, str] = {
+    SortKey.RELEVANCE: "Best match",
+    SortKey.POPULAR: "Most popular",
+    SortKey.NEWEST: "Newest",
+    SortKey.PRICE_ASC: "Price: low to high",
+    SortKey.PRICE_DESC: "Price: high to low",
+}
+FACET_TITLES: dict[Facet, str] = {
+    Facet.CATEGORY: "Category",
+    Facet.BRAND: "Brand",
+    Facet.SIZE: "Size",
+    Facet.COLOUR: "Colour",
+    Facet.PRICE: "Price",
+}
+# The catalog's database listing has no relevance or popularity; "featured first" stands in.
+_DATABASE_SORTS: dict[SortKey, SortOrder] = {
+    SortKey.RELEVANCE: SortOrder.FEATURED,
+    SortKey.POPULAR: SortOrder.FEATURED,
+    SortKey.NEWEST: SortOrder.NEWEST,
+    SortKey.PRICE_ASC: SortOrder.PRICE_ASC,
+    SortKey.PRICE_DESC: SortOrder.PRICE_DESC,
+}
+# Words shoppers use interchangeably; each word finds the others. Single words only: the embedded
+# engine expands one query word at a time.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("sneakers", "trainers", "kicks"),
+    ("phone", "smartphone", "mobile"),
+    ("headphones", "earphones", "headset"),
+    ("perfume", "fragrance", "scent"),
+    ("sofa", "couch"),
+    ("jeans", "denim"),
+    ("bag", "handbag", "purse"),
+)
+
+
+def synonym_map(groups: Iterable[tuple[str, ...]]) -> dict[str, list[str]]:
+    """Meilisearch's synonym setting for groups of mutual synonyms: each word → the others."""
+    return {word: [other for other in group if other != word] for group in groups for word in group}
+
+
+SYNONYMS = synonym_map(SYNONYM_GROUPS)
+
+
+@dataclass
+class Highlight:
+    product_id: int
+    title_html: str  # escaped HTML, matched words in <mark>
+    snippet_html: str  # a cropped piece of the description, same format
+
+
+@dataclass
+class FacetOption:
+    value: str  # what goes back into SearchFilters (a slug, a size, a price band key)
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class FacetGroup:
+    facet: str  # the Facet value
+    title: str
+    options: list[FacetOption]
+
+
+@dataclass
+class SearchPage(ProductPage):
+    """A results page; ``items``/``total``/``page``… as in any listing, so listing states show it."""
+
+    query: str = ""
+    highlights: list[Highlight] = field(default_factory=list)  # one per item, same order
+    facets: list[FacetGroup] = field(default_factory=list)
+    suggestion: str = ""  # "did you mean" text when nothing matched and a spelling does
+    degraded: bool = False  # the engine was unavailable: a plain database title search
+
+
+@dataclass
+class Suggestion:
+    title: str
+    href: str
+    image_url: str
+    price_text: str
+    title_html: str
+
+
+def search_engine() -> SearchEngine:
+    """The configured engine with its index settings applied (once per process; retried after a
+    failure because SearchUnavailable escapes before anything is remembered)."""
+    engine = get_search_engine()
+    engine.ensure_index(SYNONYMS)
+    return engine
+
+
+# --- results page -------------------------------------------------------------------------------
+
+
+def search_products(session: Session, query: SearchQuery) -> SearchPage:
+    """One page of results with facets; a page past the end lands on the last one."""
+    try:
+        engine = search_engine()
+        result = engine.search(query)
+        page, pages = clamp_page(query.page, result.total, query.page_size)
+        if page != query.page:
+            result = engine.search(replace(query, page=page))
+        suggestion = "" if result.total else _did_you_mean(session, engine, query)
+    except SearchUnavailable:
+        return _database_search(session, query)
+    cards = cards_for_products(session, [hit.id for hit in result.hits])
+    hits = {hit.id: hit for hit in result.hits}
+    return SearchPage(
+        items=cards,
+        total=result.total,
+        page=page,
+        pages=pages,
+        page_size=query.page_size,
+        sort=query.sort.value,
+        query=query.text,
+        highlights=[Highlight(card.id, hits[card.id].title_html, hits[card.id].description_html) for card in cards],
+        facets=_facet_groups(session, query, result),
+        suggestion=suggestion,
+    )
+
+
+def _database_search(session: Session, query: SearchQuery) -> SearchPage:
+    """The catalog's own title search, so shoppers still find things while the engine is down."""
+    categories = query.filters.categories
+    try:
+        listing = list_products(
+            session,
+            category_slug=categories[0] if categories else None,
+            query=query.text,
+            sort=_DATABASE_SORTS[query.sort],
+            page=query.page,
+            page_size=query.page_size,
+        )
+    except NotFound:
+        listing = ProductPage([], 0, 1, 1, query.page_size, query.sort.value)
+    return SearchPage(**{**vars(listing), "sort": query.sort.value}, query=query.text, degraded=True)
+
+
+# --- facets -------------------------------------------------------------------------------------
+
+
+def price_range(bucket: PriceBucket) -> tuple[int | None, int | None]:
+    """The inclusive (price_min, price_max) filter that selects exactly this price band."""
+    return bucket.low, bucket.high - 1 if bucket.high is not None else None
+
+
+def price_label(bucket: PriceBucket) -> str:
+    if bucket.low is None:
+        return f"Under {money(bucket.high)}"
+    if bucket.high is None:
+        return f"Over {money(bucket.low)}"
+    return f"{money(bucket.low)} – {money(bucket.high)}"
+
+
+def _facet_groups(session: Session, query: SearchQuery, result: SearchResult) -> list[FacetGroup]:
+    builders: dict[Facet, Callable[[Session, SearchQuery, dict[str, int]], list[FacetOption]]] = {
+        Facet.CATEGORY: _category_options,
+        Facet.BRAND: _brand_options,
+        Facet.SIZE: _value_options(lambda q: q.filters.sizes),
+        Facet.COLOUR: _value_options(lambda q: q.filters.colours),
+        Facet.PRICE: _price_options,
+    }
+    return [
+        FacetGroup(facet.value, FACET_TITLES[facet], builders[facet](session, query, result.facets.get(facet, {})))
+        for facet in query.facets
+    ]
+
+
+def _by_count(options: list[FacetOption]) -> list[FacetOption]:
+    return sorted(options, key=lambda o: (-o.count, o.label.lower()))
+
+
+def _category_options(session: Session, query: SearchQuery, counts: Mapping[str, int]) -> list[FacetOption]:
+    """The chosen categories and their subcategories, or the top level when none is chosen (counts
+    cover whole subtrees, since documents carry every category on their path)."""
+    selected = set(query.filters.categories)
+    categories = list(session.exec(select(Category)))
+    parent_ids = {c.id for c in categories if c.slug in selected} or {None}
+    shown = [c for c in categories if c.slug in selected or (c.parent_id in parent_ids and counts.get(c.slug))]
+    return _by_count([FacetOption(c.slug, c.name, counts.get(c.slug, 0), c.slug in selected) for c in shown])
+
+
+def _brand_options(session: Session, query: SearchQuery, counts: Mapping[str, int]) -> list[FacetOption]:
+    rows = session.exec(select(Brand.slug, Brand.name).where(col(Brand.slug).in_(list(counts))))
+    names = {slug: name for slug, name in rows}
+    selected = set(query.filters.brands)
+    return _by_count([FacetOption(slug, names.get(slug, slug), n, slug in selected) for slug, n in counts.items()])
+
+
+def _value_options(
+    chosen: Callable[[SearchQuery], tuple[str, ...]],
+) -> Callable[[Session, SearchQuery, Mapping[str, int]], list[FacetOption]]:
+    """Sizes and colours are shown as they are named on the products."""
+
+    def options(_session: Session, query: SearchQuery, counts: Mapping[str, int]) -> list[FacetOption]:
+        selected = set(chosen(query))
+        return _by_count([FacetOption(value, value, n, value in selected) for value, n in counts.items()])
+
+    return options
+
+
+def _price_options(_session: Session, query: SearchQuery, counts: Mapping[str, int]) -> list[FacetOption]:
+    chosen = (query.filters.price_min, query.filters.price_max)
+    return [
+        FacetOption(b.key, price_label(b), counts.get(b.key, 0), price_range(b) == chosen)
+        for b in PRICE_BUCKETS
+        if counts.get(b.key) or price_range(b) == chosen
+    ]
+
+
+# --- did you mean -------------------------------------------------------------------------------
+
+
+def _did_you_mean(session: Session, engine: SearchEngine, query: SearchQuery) -> str:
+    """Each unknown word replaced by the closest catalog word, offered only if that search finds
+    something under the same filters."""
+    words = normalize_words(query.text)
+    if not words:
+        return ""
+    vocabulary = get_cache().get_or_set(VOCABULARY_CACHE_KEY, VOCABULARY_TTL_SECONDS, lambda: _vocabulary(session))
+    corrected = [_closest_word(word, vocabulary) for word in words]
+    if corrected == words:
+        return ""
+    suggestion = " ".join(corrected)
+    found = engine.search(replace(query, text=suggestion, page=1, page_size=1, facets=()))
+    return suggestion if found.total else ""
+
+
+def _vocabulary(session: Session) -> dict[str, int]:
+    """Words of active product titles, brand and category names, with how many use each."""
+    texts = [
+        *session.exec(select(Product.title).where(Product.status == ProductStatus.ACTIVE)),
+        *session.exec(select(Brand.name)),
+        *session.exec(select(Category.name)),
+    ]
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(set(normalize_words(text)))
+    return dict(counts)
+
+
+def _closest_word(word: str, vocabulary: Mapping[str, int]) -> str:
+    """The most common catalog word within one typo more than search tolerates, else ``word``."""
+    if word in vocabulary:
+        return word
+    limit = typo_budget(word) + 1
+    candidates = (
+        (edit_distance(word, known), -uses, known)
+        for known, uses in vocabulary.items()
+        if abs(len(known) - len(word)) <= limit
+    )
+    best = min(candidates, default=None)
+    return best[2] if best is not None and best[0] <= limit else word
+
+
+# --- search as you type -------------------------------------------------------------------------
+
+
+def suggest(session: Session, text: str, limit: int = 6) -> list[Suggestion]:
+    """Top matches for the header box while the shopper types (the last word as a prefix, typos
+    forgiven). Quietly empty when the engine is unavailable: the results page still works."""
+    if len(text.strip()) < SUGGEST_MIN_CHARS:
+        return []
+    try:
+        result = search_engine().search(SearchQuery(text=text, page_size=limit))
+    except SearchUnavailable:
+        return []
+    titles = {hit.id: hit.title_html for hit in result.hits}
+    return [
+        Suggestion(card.title, card.href, card.image_url, card.price_text, titles[card.id])
+        for card in cards_for_products(session, list(titles))
+    ]
+
+
+# --- keeping the index in step ------------------------------------------------------------------
+
+
+def schedule_product_index(session: Session, *product_ids: int) -> None:
+    """Re-index these products once ``session`` commits (nothing if it rolls back). The job id makes
+    a burst of changes to one product queue one job while it waits."""
+    for product_id in sorted(set(product_ids)):
+        enqueue_after_commit(session, jobs.index_product, product_id, job_id=f"index-product-{product_id}")
+
+
+def index_product(product_id: int) -> bool:
+    """Bring one product's document in line with the database: replaced when active, deleted
+    otherwise. Returns whether it is now in the index."""
+    with session_scope() as session:
+        document = build_document(session, product_id)
+    engine = search_engine()
+    if document is None:
+        engine.delete_documents([product_id])
+        return False
+    engine.replace_documents([document])
+    return True
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    """The default progress report: none."""
+
+
+def reindex_all(progress: Progress = _no_progress, batch_size: int = 500) -> int:
+    """Rebuild every document into the live index and drop the ones no longer active; searches keep
+    answering throughout (documents are replaced by id, batch by batch). Returns documents written."""
+    engine = search_engine()
+    written = 0
+    with session_scope() as session:
+        total = len(active_product_ids(session))
+        progress(0, total)
+        for batch in iter_documents(session, batch_size):
+            engine.replace_documents(batch)
+            written += len(batch)
+            progress(written, max(total, written))
+    with session_scope() as session:
+        active = active_product_ids(session)  # read after writing: products activated meanwhile stay
+    engine.delete_documents(engine.document_ids() - active)
+    return written
+
+
+def index_matches_catalog() -> bool:
+    """Whether the index holds as many documents as there are active products (a cheap check
+    that setup uses to skip rebuilding an index that is already there)."""
+    with session_scope() as session:
+        active = len(active_product_ids(session))
+    return search_engine().count() == active
