@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.http_fake import FakeApiHandler, LocalServer, serving
 
 MASTER_KEY = "fake-meili-master-key"
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -525,72 +526,21 @@ def _now() -> str:
 # --- the HTTP server ---------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def do_PATCH(self) -> None:
-        self._answer()
-
-    def do_PUT(self) -> None:
-        self._answer()
-
-    def do_DELETE(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            status, payload = 400, ApiError(400, "malformed_payload", "The JSON payload is invalid.").body()
-        else:
-            status, payload = self.server.fake.handle(
-                self.command, self.path, self.headers.get("Authorization", ""), body
-            )
-        encoded = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(encoded)))
-        self.end_headers()
-        self.wfile.write(encoded)
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-    def __init__(self, fake: FakeMeilisearch) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
+class _Handler(FakeApiHandler):
+    invalid_json = (400, ApiError(400, "malformed_payload", "The JSON payload is invalid.").body())
 
 
 @contextmanager
 def running_fake_meilisearch() -> Iterator[FakeMeilisearch]:
     """A fake Meilisearch on a free local port, with its task processor, for the ``with`` block."""
     fake = FakeMeilisearch()
-    server = _Server(fake)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threads = [
-        threading.Thread(target=server.serve_forever, name="fake-meili-http", daemon=True),
-        threading.Thread(target=fake.process_tasks_forever, name="fake-meili-tasks", daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
+    server = LocalServer(_Handler, fake)
+    fake.url = server.url
+    tasks = threading.Thread(target=fake.process_tasks_forever, name="fake-meili-tasks", daemon=True)
+    tasks.start()
     try:
-        yield fake
+        with serving(server, "fake-meili-http"):
+            yield fake
     finally:
         fake.stop()
-        server.shutdown()
-        server.server_close()
-        for thread in threads:
-            thread.join(timeout=5)
+        tasks.join(timeout=5)

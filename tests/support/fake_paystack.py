@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 
 from revoque.adapters.payments import SIGNATURE_HEADER, sign_body, sign_timestamped
+from tests.support.http_fake import FakeApiHandler, LocalServer, serving
 
 SECRET_KEY = "sk_test_fake_paystack_secret"
 
@@ -215,57 +215,16 @@ def post_webhook(
     return httpx.post(url, content=body, headers=headers, timeout=10)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            status, payload = 400, {"status": False, "message": "Invalid JSON"}
-        else:
-            status, payload = self.server.fake.handle(
-                self.command, self.path, self.headers.get("Authorization", ""), body
-            )
-        encoded = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(encoded)))
-        self.end_headers()
-        self.wfile.write(encoded)
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # tests fire many verifies at once
-
-    def __init__(self, fake: FakePaystack) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
+class _Handler(FakeApiHandler):
+    invalid_json = (400, {"status": False, "message": "Invalid JSON"})
+    empty_body: Any = {}
 
 
 @contextmanager
 def running_fake_paystack() -> Iterator[FakePaystack]:
     """A fake Paystack on a free local port, for the duration of the ``with`` block."""
     fake = FakePaystack()
-    server = _Server(fake)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-paystack", daemon=True)
-    thread.start()
-    try:
+    server = LocalServer(_Handler, fake)
+    fake.url = server.url
+    with serving(server, "fake-paystack"):
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

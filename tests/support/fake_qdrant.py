@@ -22,9 +22,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.support.http_fake import LocalServer, QuietHandler, serving
 
 SERVER_VERSION = "1.20.0"
 _ROUTE = re.compile(r"/collections/(?P<name>[^/]+)(?P<rest>/.*)?")
@@ -110,13 +111,7 @@ def cosine(a: list[float], b: list[float]) -> float:
 # --- the server ----------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         self._dispatch("GET")
 
@@ -129,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw) if raw else None
-        state = self.server.state
+        state = self.server.fake
         with state.lock:
             state.requests.append(RecordedRequest(method, self.path, body))
         if state.api_key and self.headers.get("api-key") != state.api_key:
@@ -287,20 +282,10 @@ _ENDPOINTS = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: FakeQdrant
-
-
 @contextmanager
 def fake_qdrant(api_key: str = "") -> Iterator[FakeQdrant]:
     """A running fake on a free port; yields its state (``url`` is what QDRANT_URL would be)."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.state = FakeQdrant(url=f"http://127.0.0.1:{server.server_address[1]}", api_key=api_key)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.state
-    finally:
-        server.shutdown()
-        server.server_close()
+    server = LocalServer(_Handler, None)
+    server.fake = FakeQdrant(url=server.url, api_key=api_key)
+    with serving(server, "fake-qdrant"):
+        yield server.fake

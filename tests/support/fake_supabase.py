@@ -20,8 +20,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
+
+from tests.support.http_fake import LocalServer, QuietHandler, serving
 
 PREFIX = "/storage/v1/object"
 BUCKETS = {"images": True, "invoices": False, "exports": False}  # name → public
@@ -57,13 +58,7 @@ def read_token(token: str) -> dict | None:
     return json.loads(base64.urlsafe_b64decode(payload))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-        pass
-
+class _Handler(QuietHandler):
     # --- routing ---
 
     def do_POST(self) -> None:
@@ -78,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        state = self.server.state
+        state = self.server.fake
         with state.lock:
             state.requests.append((method, self.path))
         if not parts.path.startswith(PREFIX + "/"):
@@ -102,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._delete(rest, body)
 
     def _authorised(self) -> bool:
-        key = self.server.state.service_key
+        key = self.server.fake.service_key
         return self.headers.get("Authorization") == f"Bearer {key}" and self.headers.get("apikey") == key
 
     # --- endpoints ---
@@ -111,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         bucket, key = _split(path)
         if bucket not in BUCKETS:
             return self._error(400, "404", "Bucket not found", "Bucket not found")
-        state = self.server.state
+        state = self.server.fake
         with state.lock:
             if (bucket, key) in state.objects and self.headers.get("x-upsert") != "true":
                 return self._error(400, "409", "Duplicate", "The resource already exists")
@@ -133,9 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _delete(self, bucket: str, body: bytes) -> None:
         prefixes = json.loads(body or b"{}").get("prefixes") or []
         deleted = []
-        with self.server.state.lock:
+        with self.server.fake.lock:
             for key in prefixes:
-                if self.server.state.objects.pop((bucket, key), None) is not None:
+                if self.server.fake.objects.pop((bucket, key), None) is not None:
                     deleted.append({"name": key, "bucket_id": bucket})
         self._json(200, deleted)
 
@@ -170,8 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
     # --- helpers ---
 
     def _find(self, path: str) -> StoredObject | None:
-        with self.server.state.lock:
-            return self.server.state.objects.get(_split(path))
+        with self.server.fake.lock:
+            return self.server.fake.objects.get(_split(path))
 
     def _not_found(self) -> None:
         self._error(400, "404", "not_found", "Object not found")
@@ -197,20 +192,10 @@ def _split(path: str) -> tuple[str, str]:
     return bucket, key
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: FakeSupabase
-
-
 @contextmanager
 def fake_supabase(service_key: str = "service-role-key") -> Iterator[FakeSupabase]:
     """A running fake on a free port; yields its state (``url`` is what SUPABASE_URL would be)."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.state = FakeSupabase(url=f"http://127.0.0.1:{server.server_address[1]}", service_key=service_key)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.state
-    finally:
-        server.shutdown()
-        server.server_close()
+    server = LocalServer(_Handler, None)
+    server.fake = FakeSupabase(url=server.url, service_key=service_key)
+    with serving(server, "fake-supabase"):
+        yield server.fake
