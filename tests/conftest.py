@@ -91,3 +91,14 @@ def database(request, tmp_path, monkeypatch) -> Iterator[str]:
     yield "postgresql"
     reset_caches()
     drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real packaged model, loaded once per test session: loading torch takes seconds. The
+    services reach the same instance through get_embedder(), which test settings changes keep."""
+    from revoque.adapters.embedder import get_embedder
+
+    embedder = get_embedder()
+    assert embedder.dimension == 384
+    return embedder

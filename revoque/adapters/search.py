@@ -124,6 +124,7 @@ class SearchFilters:
     in_stock: bool = False  # True: only products with something to sell
     price_min: int | None = None  # inclusive bounds on the product's lowest price, minor units
     price_max: int | None = None
+    ids: tuple[int, ...] | None = None  # only these products (None: any); hybrid search counts its extras
 
     def __post_init__(self) -> None:
         if any(bound is not None and bound < 0 for bound in (self.price_min, self.price_max)):
@@ -610,6 +611,8 @@ class TantivyEngine:
             queries.append(
                 Query.range_query(schema, "price_min", FieldType.Unsigned, filters.price_min, filters.price_max)
             )
+        if filters.ids is not None:
+            queries.append(self._ids_query(filters.ids))
         return queries
 
     def _facets(
@@ -688,6 +691,8 @@ def meili_filter(filters: SearchFilters) -> list[str]:
         expressions.append(f"price_min >= {int(filters.price_min)}")
     if filters.price_max is not None:
         expressions.append(f"price_min <= {int(filters.price_max)}")
+    if filters.ids is not None:
+        expressions.append(f"id IN [{', '.join(str(int(i)) for i in filters.ids)}]")
     return expressions
 
 

@@ -56,6 +56,8 @@ CATEGORY_FIELD = "category_slugs"  # every category slug on the path from the ro
 BRAND_FIELD = "brand"  # the brand's slug
 PRICE_FIELD = "price_min"  # the cheapest variant's price, in minor units
 STOCK_FIELD = "in_stock"
+SIZE_FIELD = "sizes"  # option values, as named on the product
+COLOUR_FIELD = "colours"
 
 QDRANT_TIMEOUT_SECONDS = 10
 QDRANT_SCROLL_PAGE = 1000
@@ -73,6 +75,8 @@ PAYLOAD_FIELDS: dict[str, FieldKind] = {
     BRAND_FIELD: FieldKind.KEYWORD,
     PRICE_FIELD: FieldKind.INTEGER,
     STOCK_FIELD: FieldKind.BOOL,
+    SIZE_FIELD: FieldKind.KEYWORD,
+    COLOUR_FIELD: FieldKind.KEYWORD,
 }
 
 
@@ -93,6 +97,8 @@ class VectorFilter:
 
     category_slugs: Sequence[str] = ()
     brands: Sequence[str] = ()
+    sizes: Sequence[str] = ()
+    colours: Sequence[str] = ()
     in_stock: bool | None = None
     price_min: int | None = None  # inclusive bounds on the payload's price_min
     price_max: int | None = None
@@ -199,6 +205,16 @@ def _fields(kind: FieldKind) -> list[str]:
     return [name for name, field_kind in PAYLOAD_FIELDS.items() if field_kind is kind]
 
 
+def _keyword_conditions(filter: VectorFilter) -> list[tuple[str, Sequence[str]]]:
+    """Each keyword field with the values a filter accepts for it (empty: any)."""
+    return [
+        (CATEGORY_FIELD, filter.category_slugs),
+        (BRAND_FIELD, filter.brands),
+        (SIZE_FIELD, filter.sizes),
+        (COLOUR_FIELD, filter.colours),
+    ]
+
+
 def _keyword_values(value: Any) -> list[str]:
     if value is None or value == "":
         return []
@@ -257,10 +273,9 @@ class _Columns:
         """Boolean mask of the points passing ``filter``; None when it excludes nothing."""
         conditions: list[np.ndarray] = []
         size = len(self.ids)
-        if filter.category_slugs:
-            conditions.append(self.keywords[CATEGORY_FIELD].matching(filter.category_slugs, size))
-        if filter.brands:
-            conditions.append(self.keywords[BRAND_FIELD].matching(filter.brands, size))
+        conditions += [
+            self.keywords[name].matching(wanted, size) for name, wanted in _keyword_conditions(filter) if wanted
+        ]
         if filter.in_stock is not None:
             conditions.append(self.bools[STOCK_FIELD] == filter.in_stock)
         if filter.price_min is not None:
@@ -682,11 +697,11 @@ def qdrant_filter(filter: VectorFilter) -> Any:
     ``must_not`` ``has_id``."""
     from qdrant_client import models
 
-    must: list[Any] = []
-    if filter.category_slugs:
-        must.append(models.FieldCondition(key=CATEGORY_FIELD, match=models.MatchAny(any=list(filter.category_slugs))))
-    if filter.brands:
-        must.append(models.FieldCondition(key=BRAND_FIELD, match=models.MatchAny(any=list(filter.brands))))
+    must: list[Any] = [
+        models.FieldCondition(key=name, match=models.MatchAny(any=list(wanted)))
+        for name, wanted in _keyword_conditions(filter)
+        if wanted
+    ]
     if filter.in_stock is not None:
         must.append(models.FieldCondition(key=STOCK_FIELD, match=models.MatchValue(value=filter.in_stock)))
     if filter.price_min is not None or filter.price_max is not None:

@@ -15,21 +15,25 @@ longer active), so searches keep answering while it runs.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, col, select
 
 from revoque import jobs
 from revoque.adapters.cache import get_cache
+from revoque.adapters.embedder import EmbedderError
 from revoque.adapters.queue import enqueue_after_commit
 from revoque.adapters.search import (
     PRICE_BUCKETS,
     Facet,
     PriceBucket,
     SearchEngine,
+    SearchFilters,
+    SearchHit,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
@@ -39,6 +43,7 @@ from revoque.adapters.search import (
     normalize_words,
     typo_budget,
 )
+from revoque.adapters.vectors import VectorFilter, VectorStoreError
 from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.models import Brand, Category, Product, ProductStatus
@@ -50,13 +55,20 @@ from revoque.services.catalog import (
     list_products,
     money,
 )
+from revoque.services.query_parsing import describe_limits, parse_price_limits
 from revoque.services.search_documents import active_product_ids, build_document, iter_documents
+from revoque.services.vector_index import semantic_search
+from revoque.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
 SUGGEST_MIN_CHARS = 2
+HYBRID_CANDIDATES = 100  # keyword matches fused with the semantic list; deeper pages follow keyword order
+SEMANTIC_CANDIDATES = 40  # nearest products considered per query
+SEMANTIC_MIN_SCORE = 0.35  # cosine similarity below which a product is not a match by meaning (see bench/relevance.py)
+RRF_K = 60
 VOCABULARY_CACHE_KEY = "search:vocabulary"
 VOCABULARY_TTL_SECONDS = 600
 
@@ -133,6 +145,7 @@ class SearchPage(ProductPage):
     highlights: list[Highlight] = field(default_factory=list)  # one per item, same order
     facets: list[FacetGroup] = field(default_factory=list)
     suggestion: str = ""  # "did you mean" text when nothing matched and a spelling does
+    price_note: str = ""  # a price limit read from the query text ("Under ₦30,000"), applied as a filter
     degraded: bool = False  # the engine was unavailable: a plain database title search
 
 
@@ -157,30 +170,200 @@ def search_engine() -> SearchEngine:
 
 
 def search_products(session: Session, query: SearchQuery) -> SearchPage:
-    """One page of results with facets; a page past the end lands on the last one."""
+    """One page of hybrid results with facets; a page past the end lands on the last one. A price
+    limit written in the words ("under 30000") becomes a price filter, and the rest is searched."""
+    query, price_note = understand(query)
     try:
         engine = search_engine()
-        result = engine.search(query)
-        page, pages = clamp_page(query.page, result.total, query.page_size)
-        if page != query.page:
-            result = engine.search(replace(query, page=page))
-        suggestion = "" if result.total else _did_you_mean(session, engine, query)
+        matches = _matches(session, engine, query)
+        page, pages = clamp_page(query.page, matches.total, query.page_size)
+        ranked = matches.page_ids(engine, replace(query, page=page))
+        suggestion = "" if matches.total else _did_you_mean(session, engine, query)
     except SearchUnavailable:
-        return _database_search(session, query)
-    cards = cards_for_products(session, [hit.id for hit in result.hits])
-    hits = {hit.id: hit for hit in result.hits}
+        return replace(_database_search(session, query), price_note=price_note)
+    cards = cards_for_products(session, ranked)
     return SearchPage(
         items=cards,
-        total=result.total,
+        total=matches.total,
         page=page,
         pages=pages,
         page_size=query.page_size,
         sort=query.sort.value,
         query=query.text,
-        highlights=[Highlight(card.id, hits[card.id].title_html, hits[card.id].description_html) for card in cards],
-        facets=_facet_groups(session, query, result),
+        highlights=[matches.highlight(card.id, card.title) for card in cards],
+        facets=_facet_groups(session, query, matches.facets),
         suggestion=suggestion,
+        price_note=price_note,
     )
+
+
+def understand(query: SearchQuery) -> tuple[SearchQuery, str]:
+    """The query with a price limit in its words moved into the filters (narrowing any price band
+    already chosen), and how that limit reads ("Under ₦30,000"); unchanged when there is none."""
+    currency = get_settings().store_currency
+    limits = parse_price_limits(query.text, currency)
+    if not limits.found:
+        return query, ""
+    chosen = query.filters
+    low = max((b for b in (chosen.price_min, limits.minimum) if b is not None), default=None)
+    high = min((b for b in (chosen.price_max, limits.maximum) if b is not None), default=None)
+    filters = replace(chosen, price_min=low, price_max=high)
+    return replace(query, text=limits.text, filters=filters), describe_limits(limits.minimum, limits.maximum, currency)
+
+
+def keyword_ranking(session: Session, query: SearchQuery, limit: int = HYBRID_CANDIDATES) -> list[int]:
+    """Product ids the keyword engine ranks best for ``query`` (price words understood)."""
+    query, _note = understand(query)
+    return [hit.id for hit in search_engine().search(_top(query, limit)).hits]
+
+
+def vector_ranking(session: Session, query: SearchQuery, limit: int = HYBRID_CANDIDATES) -> list[int]:
+    """Product ids closest in meaning to ``query`` under the same filters, with no similarity floor."""
+    query, _note = understand(query)
+    return [product_id for product_id, _score in _semantic_hits(session, query, limit)]
+
+
+def hybrid_ranking(session: Session, query: SearchQuery, limit: int = HYBRID_CANDIDATES) -> list[int]:
+    """The results page's order for ``query``: keyword and meaning lists fused, best first."""
+    query, _note = understand(query)
+    engine = search_engine()
+    keyword = [hit.id for hit in engine.search(_top(query, HYBRID_CANDIDATES)).hits]
+    return reciprocal_rank_fusion([keyword, _close_meanings(session, query)])[:limit]
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:
+    """Ids ordered by the sum of 1/(k + rank) over the lists holding them (Cormack et al., 2009):
+    agreement between lists wins, and no list's raw scores need to be comparable to another's."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda item: -scores[item])
+
+
+@dataclass
+class _Matches:
+    """What a hybrid search matched: every keyword match plus ``extras``, products close in meaning
+    that no keyword matched. Counts and facets cover both; pages are cut from the fused order (or
+    from the chosen sort over both)."""
+
+    query: SearchQuery
+    keyword: SearchResult  # the best HYBRID_CANDIDATES keyword matches, with facets over all of them
+    semantic: list[int]  # products close in meaning, best first (some also keyword matches)
+    extras: list[int]
+    facets: dict[str, dict[str, int]]
+    highlights: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.keyword.total + len(self.extras)
+
+    def page_ids(self, engine: SearchEngine, query: SearchQuery) -> list[int]:
+        start, end = (query.page - 1) * query.page_size, query.page * query.page_size
+        if query.sort is SortKey.RELEVANCE:
+            return self._fused(engine, end)[start:end]
+        return self._sorted(engine, end)[start:end]
+
+    def highlight(self, product_id: int, title: str) -> Highlight:
+        """Matched words marked where keywords matched; meaning-only matches show the plain title."""
+        return Highlight(product_id, self.highlights.get(product_id, html.escape(title)), "")
+
+    def _fused(self, engine: SearchEngine, end: int) -> list[int]:
+        fused = reciprocal_rank_fusion([[hit.id for hit in self.keyword.hits], self.semantic])
+        fetched = len(self.keyword.hits)
+        if end > len(fused) and self.keyword.total > fetched:  # deep pages: keyword order continues
+            deeper = self._keyword_hits(engine, replace(self.query, sort=SortKey.RELEVANCE), fetched + end)
+            seen = set(fused)
+            fused += [hit.id for hit in deeper[fetched:] if hit.id not in seen]
+        return fused
+
+    def _sorted(self, engine: SearchEngine, end: int) -> list[int]:
+        """The first ``end`` matches in the chosen sort: they are among the first ``end`` keyword
+        matches in that sort and the extras, so one more search over those ids orders them."""
+        leading = [hit.id for hit in self._keyword_hits(engine, self.query, end)]
+        if not self.extras:
+            return leading
+        both = SearchFilters(ids=tuple(leading + self.extras))
+        return [hit.id for hit in engine.search(SearchQuery(filters=both, sort=self.query.sort, page_size=end)).hits]
+
+    def _keyword_hits(self, engine: SearchEngine, query: SearchQuery, count: int) -> list[SearchHit]:
+        hits = engine.search(_top(query, count)).hits
+        self.highlights.update((hit.id, hit.title_html) for hit in hits if query.text.strip())
+        return hits
+
+
+def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> _Matches:
+    keyword = engine.search(replace(_top(query, HYBRID_CANDIDATES), sort=SortKey.RELEVANCE, facets=query.facets))
+    semantic = _close_meanings(session, query)
+    extras = _unmatched_by_keywords(engine, query, keyword, semantic)
+    facets = keyword.facets
+    if extras and query.facets:
+        extra_query = SearchQuery(filters=replace(query.filters, ids=tuple(extras)), facets=query.facets, page_size=1)
+        facets = _summed(facets, engine.search(extra_query).facets)
+    matches = _Matches(query, keyword, semantic, extras, facets)
+    matches.highlights.update((hit.id, hit.title_html) for hit in keyword.hits if query.text.strip())
+    return matches
+
+
+def _top(query: SearchQuery, count: int) -> SearchQuery:
+    """The first ``count`` results of ``query`` (ids and highlights only, no facet counting)."""
+    return replace(query, page=1, page_size=max(1, count), facets=())
+
+
+def _close_meanings(session: Session, query: SearchQuery) -> list[int]:
+    """Products similar enough in meaning to count as matches, under the query's filters."""
+    return [pid for pid, score in _semantic_hits(session, query, SEMANTIC_CANDIDATES) if score >= SEMANTIC_MIN_SCORE]
+
+
+def _semantic_hits(session: Session, query: SearchQuery, limit: int) -> list[tuple[int, float]]:
+    """Nearest products by meaning; none for an empty query or while the vector engine or model is
+    unavailable (keyword results still answer)."""
+    if not query.text.strip():
+        return []
+    try:
+        return semantic_search(session, query.text, vector_filter(query.filters), limit)
+    except (VectorStoreError, EmbedderError) as exc:
+        log.warning("Search by meaning unavailable, keywords only: %s", exc)
+        return []
+
+
+def vector_filter(filters: SearchFilters) -> VectorFilter:
+    """The keyword engine's filters, said to the vector store."""
+    return VectorFilter(
+        category_slugs=filters.categories,
+        brands=filters.brands,
+        sizes=filters.sizes,
+        colours=filters.colours,
+        in_stock=True if filters.in_stock else None,
+        price_min=filters.price_min,
+        price_max=filters.price_max,
+    )
+
+
+def _unmatched_by_keywords(
+    engine: SearchEngine, query: SearchQuery, keyword: SearchResult, semantic: list[int]
+) -> list[int]:
+    """The semantic matches that are not keyword matches (asked of the engine only for those not
+    among the keyword hits already fetched)."""
+    fetched = {hit.id for hit in keyword.hits}
+    unknown = [pid for pid in semantic if pid not in fetched]
+    if not unknown or keyword.total <= len(fetched):
+        return unknown
+    among = replace(query.filters, ids=tuple(unknown))
+    matched = {hit.id for hit in engine.search(replace(_top(query, len(unknown)), filters=among)).hits}
+    return [pid for pid in unknown if pid not in matched]
+
+
+def _summed(
+    first: Mapping[str, Mapping[str, int]], second: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """Facet counts of two disjoint result sets added up."""
+    total: dict[str, dict[str, int]] = {name: dict(counts) for name, counts in first.items()}
+    for name, counts in second.items():
+        merged = total.setdefault(name, {})
+        for value, count in counts.items():
+            merged[value] = merged.get(value, 0) + count
+    return total
 
 
 def _database_search(session: Session, query: SearchQuery) -> SearchPage:
@@ -216,7 +399,7 @@ def price_label(bucket: PriceBucket) -> str:
     return f"{money(bucket.low)} – {money(bucket.high)}"
 
 
-def _facet_groups(session: Session, query: SearchQuery, result: SearchResult) -> list[FacetGroup]:
+def _facet_groups(session: Session, query: SearchQuery, counts: Mapping[str, Mapping[str, int]]) -> list[FacetGroup]:
     builders: dict[Facet, Callable[[Session, SearchQuery, dict[str, int]], list[FacetOption]]] = {
         Facet.CATEGORY: _category_options,
         Facet.BRAND: _brand_options,
@@ -225,7 +408,7 @@ def _facet_groups(session: Session, query: SearchQuery, result: SearchResult) ->
         Facet.PRICE: _price_options,
     }
     return [
-        FacetGroup(facet.value, FACET_TITLES[facet], builders[facet](session, query, result.facets.get(facet, {})))
+        FacetGroup(facet.value, FACET_TITLES[facet], builders[facet](session, query, counts.get(facet, {})))
         for facet in query.facets
     ]
 

@@ -3,7 +3,7 @@
 
 Each active product is one point in the VECTOR_COLLECTION collection: the embedding of its text
 (``embedding_text``: title, brand, category path, tags, option values, description) with a payload
-of category slugs, brand slug, lowest price and stock for filtering. The text comes from the same
+of category slugs, brand slug, lowest price, stock, sizes and colours for filtering. The text comes from the same
 documents keyword search indexes (``services.search_documents``), so both indexes describe a
 product alike.
 
@@ -31,7 +31,9 @@ from revoque.adapters.queue import enqueue_after_commit
 from revoque.adapters.vectors import (
     BRAND_FIELD,
     CATEGORY_FIELD,
+    COLOUR_FIELD,
     PRICE_FIELD,
+    SIZE_FIELD,
     STOCK_FIELD,
     VectorFilter,
     VectorPoint,
@@ -74,6 +76,8 @@ def vector_payload(doc: Document) -> dict[str, Any]:
         BRAND_FIELD: doc.get("brand_slug") or "",
         PRICE_FIELD: int(doc["price_min"]),
         STOCK_FIELD: bool(doc["in_stock"]),
+        SIZE_FIELD: list(doc.get("sizes") or []),
+        COLOUR_FIELD: list(doc.get("colours") or []),
     }
 
 
@@ -124,6 +128,20 @@ def reembed_all(progress: Progress = _no_progress, batch_size: int = REEMBED_BAT
     return written
 
 
+def embeddings_match_catalog() -> bool:
+    """Whether the collection holds exactly the active products, so setup can skip re-embedding a
+    catalog that is already there (and never load the model to find that out). Ids, not counts:
+    a database re-created with as many products must not keep another catalog's vectors."""
+    with session_scope() as session:
+        active = active_product_ids(session)
+    return get_vector_store().ids(products_collection()) == active
+
+
+def vector_count() -> int:
+    """Points in the products collection (0 before anything was embedded): the health report."""
+    return get_vector_store().count(products_collection())
+
+
 def _store_embeddings(docs: list[Document]) -> None:
     if not docs:
         return
@@ -146,7 +164,10 @@ def semantic_search(
     text = text.strip()
     if not text or limit <= 0:
         return []
-    hits = get_vector_store().search(products_collection(), get_embedder().embed_query(text), limit, filter)
+    store, name = get_vector_store(), products_collection()
+    if not store.count(name):  # nothing embedded yet: no need to load the model
+        return []
+    hits = store.search(name, get_embedder().embed_query(text), limit, filter)
     visible = _visible(session, [product_id for product_id, _ in hits], in_stock=bool(filter and filter.in_stock))
     return [(product_id, score) for product_id, score in hits if product_id in visible]
 

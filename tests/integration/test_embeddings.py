@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlmodel import Session
 
-from revoque.adapters.embedder import Embedder, get_embedder
+from revoque.adapters.embedder import Embedder
 from revoque.adapters.vectors import VectorFilter, get_vector_store
 from revoque.db import session_scope
 from revoque.models import Category, Product
@@ -25,15 +25,6 @@ from revoque.services.vector_index import (
     semantic_search,
 )
 from tests.factories import add_category, add_product
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real packaged model, loaded once per test session: loading torch takes seconds. The
-    services reach the same instance through get_embedder(), which test settings changes keep."""
-    embedder = get_embedder()
-    assert embedder.dimension == 384
-    return embedder
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -181,6 +181,16 @@ def test_filters(catalog):
     assert filtered(catalog, brands=("arewa-sports",), sizes=("S",)) == set()
 
 
+def test_an_id_filter_restricts_results_and_facet_counts(catalog):
+    chosen = (catalog.ids["Canvas Tote"], catalog.ids["Leather Belt"], catalog.ids["Oxford Shirt"])
+    assert filtered(catalog, ids=chosen) == {"Canvas Tote", "Leather Belt", "Oxford Shirt"}
+    assert filtered(catalog, "leather", ids=chosen) == {"Leather Belt"}
+    assert filtered(catalog, ids=chosen, brands=("kano-leather",)) == {"Canvas Tote", "Leather Belt"}
+    counted = search(filters=SearchFilters(ids=chosen), facets=(Facet.BRAND,))
+    assert counted.total == 3
+    assert counted.facets == {"brand_slug": {"kano-leather": 2, "eko-threads": 1}}
+
+
 def test_facet_counts_follow_the_filters(catalog):
     shoes = search(filters=SearchFilters(categories=("shoes",)), facets=ALL_FACETS)
     assert shoes.total == 2

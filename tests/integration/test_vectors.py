@@ -35,8 +35,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DIM = 4
 
 
-def payload(categories: list[str], brand: str, price: int, in_stock: bool) -> dict:
-    return {"category_slugs": categories, "brand": brand, "price_min": price, "in_stock": in_stock}
+def payload(
+    categories: list[str], brand: str, price: int, in_stock: bool, sizes: tuple = (), colours: tuple = ()
+) -> dict:
+    return {
+        "category_slugs": categories,
+        "brand": brand,
+        "price_min": price,
+        "in_stock": in_stock,
+        "sizes": list(sizes),
+        "colours": list(colours),
+    }
 
 
 DRESS = ["fashion", "dresses"]
@@ -45,10 +54,10 @@ LAPTOP = ["electronics", "laptops"]
 
 # Similarity to the query [1, 0, 0, 0] falls with the id: 1 is the nearest, 6 the farthest.
 POINTS = [
-    VectorPoint(1, [1.0, 0.0, 0.0, 0.0], payload(DRESS, "ankara-house", 5_000, True)),
-    VectorPoint(2, [0.9, 0.3, 0.0, 0.0], payload(DRESS, "lagos-loom", 12_000, False)),
-    VectorPoint(3, [0.8, 0.0, 0.5, 0.0], payload(SHOE, "ankara-house", 20_000, True)),
-    VectorPoint(4, [0.6, 0.0, 0.0, 0.8], payload(SHOE, "stride", 30_000, True)),
+    VectorPoint(1, [1.0, 0.0, 0.0, 0.0], payload(DRESS, "ankara-house", 5_000, True, ("S", "M"), ("Red",))),
+    VectorPoint(2, [0.9, 0.3, 0.0, 0.0], payload(DRESS, "lagos-loom", 12_000, False, ("M", "L"), ("Blue",))),
+    VectorPoint(3, [0.8, 0.0, 0.5, 0.0], payload(SHOE, "ankara-house", 20_000, True, ("42",), ("Red", "Black"))),
+    VectorPoint(4, [0.6, 0.0, 0.0, 0.8], payload(SHOE, "stride", 30_000, True, ("43",))),
     VectorPoint(5, [0.3, 0.9, 0.3, 0.0], payload(LAPTOP, "techno", 450_000, True)),
     VectorPoint(6, [0.0, 0.0, 1.0, 0.0], payload(LAPTOP, "techno", 900_000, False)),
 ]
@@ -122,6 +131,9 @@ def test_nearest_neighbours_come_best_first_with_cosine_scores(backend: Backend,
         (VectorFilter(in_stock=True), [1, 3, 4, 5]),
         (VectorFilter(in_stock=False), [2, 6]),
         (VectorFilter(exclude_ids=[1, 3, 99]), [2, 4, 5, 6]),
+        (VectorFilter(sizes=["M"]), [1, 2]),
+        (VectorFilter(sizes=["L", "42"], colours=["Red", "Blue"]), [2, 3]),
+        (VectorFilter(colours=["Black"], in_stock=True), [3]),
         (VectorFilter(category_slugs=["fashion"], in_stock=True, price_max=25_000, exclude_ids=[1]), [3]),
         (VectorFilter(category_slugs=["toys"]), []),
         (VectorFilter(), [1, 2, 3, 4, 5, 6]),
@@ -221,6 +233,8 @@ def test_qdrant_gets_payload_indexes_and_native_filters(tmp_path) -> None:
             filter=VectorFilter(
                 category_slugs=["dresses"],
                 brands=["stride"],
+                sizes=["M", "L"],
+                colours=["Red"],
                 in_stock=True,
                 price_min=100,
                 price_max=900,
@@ -234,6 +248,8 @@ def test_qdrant_gets_payload_indexes_and_native_filters(tmp_path) -> None:
             {"field_name": "brand", "field_schema": "keyword"},
             {"field_name": "price_min", "field_schema": "integer"},
             {"field_name": "in_stock", "field_schema": "bool"},
+            {"field_name": "sizes", "field_schema": "keyword"},
+            {"field_name": "colours", "field_schema": "keyword"},
         ]
         [query] = fake.bodies("POST", "/points/query")
         assert query["limit"] == 3
@@ -241,6 +257,8 @@ def test_qdrant_gets_payload_indexes_and_native_filters(tmp_path) -> None:
             "must": [
                 {"key": "category_slugs", "match": {"any": ["dresses"]}},
                 {"key": "brand", "match": {"any": ["stride"]}},
+                {"key": "sizes", "match": {"any": ["M", "L"]}},
+                {"key": "colours", "match": {"any": ["Red"]}},
                 {"key": "in_stock", "match": {"value": True}},
                 {"key": "price_min", "range": {"gte": 100, "lte": 900}},
             ],
