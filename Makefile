@@ -90,6 +90,7 @@ lint: install-test
 bench: install-test services
 	$(PY) bench/page_load.py
 	$(PY) bench/checkout.py
+	$(PY) bench/relevance.py
 
 clean:
 	rm -rf .web .states data test-results

@@ -66,8 +66,11 @@ Progress = Callable[[int, int], None]
 
 SUGGEST_MIN_CHARS = 2
 HYBRID_CANDIDATES = 100  # keyword matches fused with the semantic list; deeper pages follow keyword order
-SEMANTIC_CANDIDATES = 40  # nearest products considered per query
-SEMANTIC_MIN_SCORE = 0.35  # cosine similarity below which a product is not a match by meaning (see bench/relevance.py)
+# Measured with bench/relevance.py on the demo catalog (all-MiniLM-L6-v2): products judged good
+# matches have a median cosine of ~0.37 and 40% fall below 0.34, while unrelated ones stay under
+# ~0.23 (90th percentile). A 0.2 floor with 20 candidates took hybrid NDCG@10 from 0.765 to 0.862.
+SEMANTIC_CANDIDATES = 20  # nearest products considered per query
+SEMANTIC_MIN_SCORE = 0.2  # cosine similarity below which a product is not a match by meaning
 RRF_K = 60
 VOCABULARY_CACHE_KEY = "search:vocabulary"
 VOCABULARY_TTL_SECONDS = 600

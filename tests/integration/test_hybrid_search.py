@@ -26,7 +26,10 @@ from tests.support.search_catalog import PRICES, SearchCatalog, build_search_cat
 
 @pytest.fixture
 def catalog(database, embedder, monkeypatch) -> SearchCatalog:
+    """The fixed search catalog, indexed and embedded. Its products are bare titles, so similarity
+    runs higher than on described products: the floor is pinned where it separates them here."""
     use_settings(monkeypatch, meili_url="")
+    monkeypatch.setattr(search_service, "SEMANTIC_MIN_SCORE", 0.35)
     with session_scope(write=True) as session:
         built = build_search_catalog(session)
     reindex_all()
