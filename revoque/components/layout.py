@@ -5,6 +5,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from revoque.components.cart import cart_drawer
+from revoque.components.search_box import search_box
 from revoque.settings import get_settings
 from revoque.state.cart import CartState
 from revoque.state.nav import NavState
@@ -26,26 +27,6 @@ def _logo() -> rx.Component:
         color_scheme="gray",
         high_contrast=True,
         aria_label="Home",
-    )
-
-
-def search_box(width: str = "100%") -> rx.Component:
-    return rx.form(
-        rx.input(
-            rx.input.slot(rx.icon("search", size=16)),
-            name="q",
-            placeholder="Search products",
-            value=NavState.search_text,
-            on_change=NavState.set_search_text,
-            type="search",
-            aria_label="Search products",
-            size="2",
-            radius="full",
-            width="100%",
-        ),
-        on_submit=NavState.submit_search,
-        width=width,
-        role="search",
     )
 
 
@@ -127,7 +108,7 @@ def header() -> rx.Component:
             rx.hstack(
                 rx.box(_mobile_menu(), display=["block", "block", "none"]),
                 _logo(),
-                rx.box(search_box(), flex="1", max_width="520px", display=["none", "block"]),
+                rx.box(search_box("header"), flex="1", max_width="520px", display=["none", "block"]),
                 rx.spacer(),
                 _account_link(),
                 _cart_button(),
@@ -135,7 +116,7 @@ def header() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.box(search_box(), width="100%", display=["block", "none"]),
+            rx.box(search_box("mobile"), width="100%", display=["block", "none"]),
             rx.hstack(
                 _menu_links("row"),
                 spacing="5",

@@ -6,14 +6,23 @@ in_stock), so a search can be shared and reloaded. Multi-valued filters are comm
 
 from __future__ import annotations
 
+import asyncio
+import html
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from revoque.adapters.search import PRICE_BUCKETS, Facet, SearchFilters, SearchQuery, SortKey
 from revoque.components.layout import storefront_page
-from revoque.components.listing import listing
-from revoque.components.product import product_card
+from revoque.components.listing import sort_select
+from revoque.components.product import (
+    empty_state,
+    highlighted_product_card,
+    pagination,
+    product_card,
+    skeleton_grid,
+)
 from revoque.db import session_scope
 from revoque.services import search
 from revoque.services.catalog import ProductCard
@@ -67,6 +76,23 @@ def query_from_params(params: dict[str, str], page_size: int) -> SearchQuery:
     )
 
 
+def highlighted_titles(items: Sequence[ProductCard], highlights: Sequence[Highlight]) -> list[str]:
+    """Each card's title as HTML, matched words in <mark>, in the cards' order; a card without a
+    highlight (the database fallback has none) gets its title escaped, so the grid can always
+    render the HTML."""
+    marked = {h.product_id: h.title_html for h in highlights}
+    return [marked.get(card.id) or html.escape(card.title) for card in items]
+
+
+def without_price_words(params: dict[str, str], text: str) -> dict[str, str]:
+    """The URL parameters searching ``text`` (the query with its price words taken out) instead, so
+    the price limit they set is gone and every other choice stays."""
+    updated = {k: v for k, v in params.items() if k not in ("q", "page")}
+    if text:
+        updated["q"] = text
+    return updated
+
+
 def toggled(params: dict[str, str], name: str, value: str) -> dict[str, str]:
     """The URL parameters with one facet value switched on or off (price bands are exclusive)."""
     current = list(_values(params, name))
@@ -80,12 +106,23 @@ def toggled(params: dict[str, str], name: str, value: str) -> dict[str, str]:
     return updated
 
 
+def _results_and_popular(query: SearchQuery) -> tuple[search.SearchPage, list[ProductCard]]:
+    """One page of results, and popular products to look at when nothing matched."""
+    with session_scope() as session:
+        result = search.search_products(session, query)
+        if result.total:
+            return result, []
+        popular = SearchQuery(sort=SortKey.POPULAR, page_size=POPULAR_COUNT)
+        return result, search.search_products(session, popular).items
+
+
 class SearchState(ListingMixin, rx.State):
     query: str = ""
     params: dict[str, str] = {}
     facets: list[FacetGroup] = []
-    highlights: list[Highlight] = []
+    titles_html: list[str] = []  # the cards' titles with matched words marked, same order as items
     suggestion: str = ""
+    price_note: str = ""
     degraded: bool = False
     popular: list[ProductCard] = []
 
@@ -102,20 +139,22 @@ class SearchState(ListingMixin, rx.State):
     def suggestion_href(self) -> str:
         return "/search?" + urlencode({**{k: v for k, v in self.params.items() if k != "page"}, "q": self.suggestion})
 
+    @rx.var
+    def without_price_href(self) -> str:
+        params = without_price_words(self.params, self.query)
+        return f"/search?{urlencode(params)}" if params else "/search"
+
     @rx.event
-    def load(self):
+    async def load(self):
+        """The search runs in a worker thread: embedding the query (and, the first time in a
+        process, loading the model) must not stall the event loop every other shopper shares."""
         self.params = dict(self.router.url.query_parameters)
         query = query_from_params(self.params, get_settings().page_size)
-        with session_scope() as session:
-            result = search.search_products(session, query)
-            self.popular = [] if result.total else self._popular(session)
-        self.query, self.facets, self.highlights = result.query, result.facets, result.highlights
-        self.suggestion, self.degraded = result.suggestion, result.degraded
+        result, self.popular = await asyncio.to_thread(_results_and_popular, query)
+        self.query, self.facets = result.query, result.facets
+        self.titles_html = highlighted_titles(result.items, result.highlights)
+        self.suggestion, self.degraded, self.price_note = result.suggestion, result.degraded, result.price_note
         self._show(result)
-
-    def _popular(self, session) -> list[ProductCard]:
-        """Something to look at when nothing matched."""
-        return search.search_products(session, SearchQuery(sort=SortKey.POPULAR, page_size=POPULAR_COUNT)).items
 
     def _go(self, params: dict[str, str]):
         return rx.redirect(f"/search?{urlencode(params)}" if params else "/search")
@@ -223,6 +262,68 @@ def _notices() -> rx.Component:
     )
 
 
+def _price_note() -> rx.Component:
+    """The price limit read out of the shopper's words, as a chip whose × searches without it."""
+    return rx.cond(
+        SearchState.price_note != "",
+        rx.el.div(
+            rx.icon("tag", size=14),
+            rx.el.span("Price limit from your search: ", rx.el.strong(SearchState.price_note)),
+            rx.link(
+                rx.icon("x", size=14),
+                href=SearchState.without_price_href,
+                class_name="price-note-remove",
+                aria_label="Search without the price limit",
+                data_testid="price-note-remove",
+            ),
+            class_name="price-note",
+            data_testid="price-note",
+        ),
+    )
+
+
+def _results() -> rx.Component:
+    """The listing's toolbar, grid and pagination (as ``components.listing``), with the matched
+    words marked in each card's title."""
+    return rx.vstack(
+        rx.hstack(
+            rx.text(
+                rx.cond(SearchState.total == 1, "1 product", f"{SearchState.total} products"),
+                size="2",
+                color_scheme="gray",
+                data_testid="result-count",
+            ),
+            sort_select(SearchState, list(SEARCH_SORT_LABELS), SEARCH_SORT_LABELS),
+            justify="between",
+            align="center",
+            width="100%",
+            wrap="wrap",
+        ),
+        _price_note(),
+        rx.cond(
+            SearchState.loaded,
+            rx.cond(
+                SearchState.total > 0,
+                rx.el.div(
+                    rx.foreach(
+                        SearchState.items,
+                        lambda card, i: highlighted_product_card(card, SearchState.titles_html[i]),
+                    ),
+                    class_name="product-grid",
+                ),
+                empty_state(
+                    "No products match",
+                    "Try fewer or different words, remove a filter, or browse the categories above.",
+                ),
+            ),
+            skeleton_grid(),
+        ),
+        pagination(SearchState.page, SearchState.pages, lambda p: f"/search?{SearchState.base_query}&page={p}"),
+        spacing="4",
+        width="100%",
+    )
+
+
 def _popular() -> rx.Component:
     return rx.cond(
         SearchState.popular.length() > 0,
@@ -248,14 +349,7 @@ def search_page() -> rx.Component:
         rx.grid(
             rx.box(_sidebar(), display=["none", "none", "block"]),
             rx.vstack(
-                listing(
-                    SearchState,
-                    lambda p: f"/search?{SearchState.base_query}&page={p}",
-                    list(SEARCH_SORT_LABELS),
-                    "No products match",
-                    "Try fewer or different words, remove a filter, or browse the categories above.",
-                    labels=SEARCH_SORT_LABELS,
-                ),
+                _results(),
                 _popular(),
                 spacing="5",
                 width="100%",

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from revoque import jobs
 from revoque.adapters.cache import get_cache
-from revoque.adapters.embedder import EmbedderError
+from revoque.adapters.embedder import EmbedderError, get_embedder
 from revoque.adapters.queue import enqueue_after_commit
 from revoque.adapters.search import (
     PRICE_BUCKETS,
@@ -43,7 +43,7 @@ from revoque.adapters.search import (
     normalize_words,
     typo_budget,
 )
-from revoque.adapters.vectors import VectorFilter, VectorStoreError
+from revoque.adapters.vectors import VectorFilter, VectorStoreError, get_vector_store
 from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.models import Brand, Category, Product, ProductStatus
@@ -57,7 +57,7 @@ from revoque.services.catalog import (
 )
 from revoque.services.query_parsing import describe_limits, parse_price_limits
 from revoque.services.search_documents import active_product_ids, build_document, iter_documents
-from revoque.services.vector_index import semantic_search
+from revoque.services.vector_index import products_collection, semantic_search
 from revoque.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,15 @@ def search_engine() -> SearchEngine:
     engine = get_search_engine()
     engine.ensure_index(SYNONYMS)
     return engine
+
+
+def warm_up() -> None:
+    """Apply the index settings and, once products are embedded, load the embedding model: done at
+    start, so the first shopper's search does not wait for either (loading torch and the model
+    takes ~6-10 s, once per process)."""
+    search_engine()
+    if get_vector_store().count(products_collection()):
+        get_embedder().embed_query("warm up")
 
 
 # --- results page -------------------------------------------------------------------------------

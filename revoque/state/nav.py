@@ -1,7 +1,5 @@
 """The header's category menu and store identity, loaded on every storefront page."""
 
-from urllib.parse import urlencode
-
 import reflex as rx
 
 from revoque.adapters.cache import get_cache
@@ -24,7 +22,6 @@ class NavState(rx.State):
     """Menu links only: small enough to send to every client."""
 
     menu: list[dict[str, str]] = []
-    search_text: str = ""
 
     @rx.event
     async def load_frame(self):
@@ -39,12 +36,3 @@ class NavState(rx.State):
         user_id = user.id if user else None
         (await self.get_state(CartState))._refresh(user_id)
         (await self.get_state(WishlistState))._refresh(user_id)
-
-    @rx.event
-    def set_search_text(self, value: str):
-        self.search_text = value
-
-    @rx.event
-    def submit_search(self, form: dict):
-        query = str(form.get("q", "")).strip()[:100]
-        return rx.redirect(f"/search?{urlencode({'q': query})}" if query else "/search")

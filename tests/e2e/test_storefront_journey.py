@@ -115,7 +115,7 @@ def _amount(text: str) -> int:
 
 def test_header_search_filters_by_title(page: Page, store):
     open_page(page, store.url + "/")
-    box = page.get_by_role("searchbox", name="Search products").first
+    box = page.get_by_role("combobox", name="Search products").first
     box.fill("dress")
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"/search\?q=dress"))
