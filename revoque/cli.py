@@ -67,6 +67,23 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def cmd_reindex(_: argparse.Namespace) -> None:
+    """Rebuild the keyword index, then the embeddings. One engine being down does not stop the
+    other from being rebuilt; what failed is reported at the end in one line (exit code 2)."""
+    from revoque.adapters.embedder import EmbedderError
+    from revoque.adapters.search import SearchUnavailable
+    from revoque.adapters.vectors import VectorStoreError
+
+    failures: list[str] = []
+    for rebuild, errors in ((_reindex_keywords, SearchUnavailable), (_reembed, (EmbedderError, VectorStoreError))):
+        try:
+            rebuild()
+        except errors as exc:
+            failures.append(str(exc))
+    if failures:
+        raise RevoqueError(f"reindex did not finish: {'; '.join(failures)}")
+
+
+def _reindex_keywords() -> None:
     from revoque.services.search import reindex_all
 
     started = time.perf_counter()
@@ -74,7 +91,15 @@ def cmd_reindex(_: argparse.Namespace) -> None:
     print(f"indexed {written} products for search in {time.perf_counter() - started:.1f}s")
 
 
-def _build_search_index(args: argparse.Namespace) -> None:
+def _reembed() -> None:
+    from revoque.services.vector_index import reembed_all
+
+    started = time.perf_counter()
+    written = reembed_all(progress=_progress_bar("embedding"))
+    print(f"embedded {written} products for related products in {time.perf_counter() - started:.1f}s")
+
+
+def _build_search_index(_: argparse.Namespace) -> None:
     """Index the catalog unless the index already holds it. Search is optional: when its engine is
     down, seeding and setup still succeed (the storefront falls back to a database search)."""
     from revoque.adapters.search import SearchUnavailable
@@ -82,14 +107,31 @@ def _build_search_index(args: argparse.Namespace) -> None:
 
     try:
         if not index_matches_catalog():
-            cmd_reindex(args)
+            _reindex_keywords()
     except SearchUnavailable as exc:
         print(f"warning: {exc} Run `python -m revoque.cli reindex` once it is back.", file=sys.stderr)
+
+
+def _build_embeddings() -> None:
+    """Embed the catalog unless the vector collection already holds exactly the active products
+    (checked without loading the model, so a second setup stays instant). Vectors are optional:
+    without them the product page just has no related products, so setup still succeeds."""
+    from revoque.adapters.embedder import EmbedderError
+    from revoque.adapters.vectors import VectorStoreError
+    from revoque.services.vector_index import embeddings_match_catalog
+
+    try:
+        if not embeddings_match_catalog():
+            _reembed()
+    except (EmbedderError, VectorStoreError) as exc:
+        reason = str(exc).rstrip(". ")
+        print(f"warning: {reason}. Run `python -m revoque.cli reindex` once it is fixed.", file=sys.stderr)
 
 
 def cmd_setup(args: argparse.Namespace) -> None:
     cmd_migrate(args)
     cmd_seed(args)
+    _build_embeddings()
 
 
 def cmd_create_admin(args: argparse.Namespace) -> None:
@@ -142,8 +184,11 @@ COMMANDS: dict[str, tuple[Handler, str] | tuple[Handler, str, ArgumentsFor]] = {
     "check": (cmd_check, "check that DATABASE_URL can be reached"),
     "migrate": (cmd_migrate, "apply database migrations"),
     "seed": (cmd_seed, "add the demo catalog if the store has no products, then index it for search"),
-    "setup": (cmd_setup, "migrate, then seed (and index for search)"),
-    "reindex": (cmd_reindex, "rebuild the search index from the catalog (safe while the store is serving)"),
+    "setup": (cmd_setup, "migrate, then seed, index for search and embed the catalog (each only when needed)"),
+    "reindex": (
+        cmd_reindex,
+        "rebuild the search index and the product embeddings from the catalog (safe while the store is serving)",
+    ),
     "create-admin": (
         cmd_create_admin,
         "create an admin, or make an existing account admin",

@@ -11,6 +11,7 @@ from revoque.api import build_api
 from revoque.api.status import CatalogNotFoundStatus
 from revoque.db import check_database
 from revoque.jobs import release_expired_reservations
+from revoque.services.search import warm_up
 
 RESERVATION_SWEEP_SECONDS = 60
 log = logging.getLogger(__name__)
@@ -38,3 +39,15 @@ async def sweep_expired_reservations() -> None:
             await asyncio.to_thread(get_queue().enqueue, release_expired_reservations, job_id="release-expired-holds")
         except Exception:
             log.warning("could not queue the reservation sweep", exc_info=True)
+
+
+@app.register_lifespan_task
+async def warm_up_search() -> None:
+    """Apply the keyword index's settings (synonyms, searchable and facet fields) and load the
+    embedding model once at start, so the first shopper's search pays for neither and a changed
+    setting reaches Meilisearch without a reindex. Search is optional: an engine that is down is
+    logged and retried on first use."""
+    try:
+        await asyncio.to_thread(warm_up)
+    except Exception:
+        log.warning("could not warm up search at start; search retries on first use", exc_info=True)

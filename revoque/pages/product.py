@@ -1,19 +1,27 @@
-"""Product page: gallery, variant picker that updates price, stock badge and SKU, description."""
+"""Product page: gallery, variant picker that updates price, stock badge and SKU, description,
+then (loaded after the product itself) "Frequently bought together", related products and reviews."""
 
+import asyncio
+import logging
 from dataclasses import dataclass
 
 import reflex as rx
 
 from revoque.components.layout import storefront_page
-from revoque.components.product import breadcrumbs, empty_state, price_line
+from revoque.components.product import breadcrumbs, empty_state, price_line, product_card
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
-from revoque.services import accounts, carts, catalog
+from revoque.services import accounts, carts, catalog, recommendations, vector_index
 from revoque.services.accounts import ReviewInfo
-from revoque.services.catalog import Crumb, ImageInfo, ProductDetail, VariantInfo
+from revoque.services.catalog import Crumb, ImageInfo, ProductCard, ProductDetail, VariantInfo
 from revoque.state.cart import CartState
 from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
+
+log = logging.getLogger(__name__)
+
+RELATED_LIMIT = 4  # one row of cards on a wide screen
+BOUGHT_TOGETHER_LIMIT = recommendations.BOUGHT_TOGETHER_LIMIT
 
 
 @dataclass
@@ -166,6 +174,51 @@ class ProductExtrasState(rx.State):
         self.review_errors, self.title, self.body = {}, "", ""
         await self._load_extras()
         return rx.toast.success("Thank you for your review")
+
+
+def _recommendation_cards(product_id: int) -> tuple[list[ProductCard], list[ProductCard]]:
+    """(related, frequently bought together) cards. A product already in the bought-together row
+    is not repeated under related products. Recommendations are optional: whatever goes wrong is
+    logged and the rows stay hidden, the product page itself is never affected."""
+    try:
+        with session_scope() as session:
+            together = recommendations.frequently_bought_together(session, product_id, BOUGHT_TOGETHER_LIMIT)
+            similar = vector_index.related_products(session, product_id, RELATED_LIMIT + len(together))
+            related = [i for i in similar if i not in together][:RELATED_LIMIT]
+            cards = {card.id: card for card in catalog.cards_for_products(session, [*related, *together])}
+    except Exception:  # optional content: never a stack trace on the page
+        log.warning("Recommendations for product %s failed", product_id, exc_info=True)
+        return [], []
+    return [cards[i] for i in related if i in cards], [cards[i] for i in together if i in cards]
+
+
+class RecommendationsState(rx.State):
+    """Related products and "Frequently bought together", fetched in the background once the
+    product is on screen: they never delay the first paint, and "Add to cart" works meanwhile."""
+
+    related: list[ProductCard] = []
+    bought_together: list[ProductCard] = []
+    loading: bool = True
+    for_slug: str = ""  # the product these rows are for: another product's rows are never shown
+    _product_id: int = 0
+
+    @rx.event
+    async def load(self):
+        """Runs in the page's on_load chain after ProductState.load (background events skip that
+        queue, so they could not see which product loaded), then hands over to ``fetch``."""
+        product = await self.get_state(ProductState)
+        self._product_id, self.for_slug = (product._detail.id if product._detail else 0), product.slug
+        self.related, self.bought_together, self.loading = [], [], bool(self._product_id)
+        return RecommendationsState.fetch if self._product_id else None
+
+    @rx.event(background=True)
+    async def fetch(self):
+        async with self:
+            product_id = self._product_id
+        related, together = await asyncio.to_thread(_recommendation_cards, product_id) if product_id else ([], [])
+        async with self:
+            if self._product_id == product_id:  # the shopper may have moved on to another product
+                self.related, self.bought_together, self.loading = related, together, False
 
 
 def _gallery() -> rx.Component:
@@ -427,17 +480,62 @@ def _reviews_section() -> rx.Component:
     )
 
 
+def _card_row(title: str, cards, test_id: str) -> rx.Component:
+    """A titled row of product cards (styles.css, "recommendations")."""
+    return rx.el.section(
+        rx.el.h2(title, class_name="rec-title"),
+        rx.el.div(rx.foreach(cards, product_card), class_name="product-grid"),
+        class_name="rec-row",
+        aria_label=title,
+        data_testid=test_id,
+    )
+
+
+def _recommendations_skeleton() -> rx.Component:
+    return rx.el.div(
+        rx.el.div(class_name="rec-skeleton rec-skeleton-title"),
+        rx.el.div(*[rx.el.div(class_name="rec-skeleton") for _ in range(RELATED_LIMIT)], class_name="product-grid"),
+        class_name="rec-row",
+        aria_busy="true",
+        aria_label="Loading recommendations",
+        data_testid="recommendations-loading",
+    )
+
+
+def _recommendations() -> rx.Component:
+    """Both rows are hidden when they have nothing to show: no empty headings on a new store. After
+    moving to another product, the skeleton stands in until that product's rows arrive."""
+    state = RecommendationsState
+    return rx.cond(
+        state.loading | (state.for_slug != ProductState.slug),
+        _recommendations_skeleton(),
+        rx.fragment(
+            rx.cond(
+                state.bought_together.length() > 0,
+                _card_row("Frequently bought together", state.bought_together, "bought-together"),
+            ),
+            rx.cond(state.related.length() > 0, _card_row("Related products", state.related, "related-products")),
+        ),
+    )
+
+
 def _loaded_view() -> rx.Component:
     return rx.vstack(
         breadcrumbs(ProductState.crumbs),
         rx.grid(_gallery(), _buy_box(), columns=rx.breakpoints(initial="1", md="2"), spacing="6", width="100%"),
+        _recommendations(),
         _reviews_section(),
         spacing="4",
         width="100%",
     )
 
 
-@storefront_page(route="/product/[slug]", title="Product", on_load=[ProductState.load, ProductExtrasState.load])
+@storefront_page(
+    route="/product/[slug]",
+    title="Product",
+    # The product first; recommendations start in the background, then reviews and the wishlist load.
+    on_load=[ProductState.load, RecommendationsState.load, ProductExtrasState.load],
+)
 def product_page() -> rx.Component:
     return rx.cond(
         ProductState.not_found,
