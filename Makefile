@@ -91,6 +91,7 @@ bench: install-test services
 	$(PY) bench/page_load.py
 	$(PY) bench/checkout.py
 	$(PY) bench/relevance.py
+	$(PY) bench/search_latency.py
 
 clean:
 	rm -rf .web .states data test-results

@@ -139,6 +139,7 @@ class SearchQuery:
     sort: SortKey = SortKey.RELEVANCE
     page: int = 1
     page_size: int = 20
+    ids_only: bool = False  # hits without highlights (cheaper: hybrid search fetches 100 candidates)
 
     def __post_init__(self) -> None:
         if self.page < 1 or self.page_size < 1:
@@ -493,10 +494,18 @@ class TantivyEngine:
             found = searcher.search(
                 matching, limit=query.page_size, offset=(query.page - 1) * query.page_size, count=True, **order
             )
-            matches = _word_matcher([*terms, *self._synonym_terms(terms)])
-            hits = [
-                self._hit(searcher.doc(address), score if not order else 0.0, matches) for score, address in found.hits
-            ]
+            if query.ids_only:
+                ids = searcher.fast_field_values("id", [address for _score, address in found.hits])
+                hits = [
+                    SearchHit(int(i), score if not order else 0.0, "", "")
+                    for i, (score, _) in zip(ids, found.hits, strict=True)
+                ]
+            else:
+                matches = _word_matcher([*terms, *self._synonym_terms(terms)])
+                hits = [
+                    self._hit(searcher.doc(address), score if not order else 0.0, matches)
+                    for score, address in found.hits
+                ]
             return SearchResult(hits=hits, total=found.count, facets=self._facets(searcher, matching, query.facets))
 
     # --- internals ---
@@ -775,13 +784,16 @@ class MeilisearchEngine:
             "hitsPerPage": query.page_size,
             "matchingStrategy": "all",
             "attributesToRetrieve": ["id"],
-            "attributesToHighlight": ["title", "description"],
-            "attributesToCrop": ["description"],
-            "cropLength": CROP_WORDS,
-            "highlightPreTag": _MARK_START,
-            "highlightPostTag": _MARK_END,
             "showRankingScore": True,
         }
+        if not query.ids_only:
+            params |= {
+                "attributesToHighlight": ["title", "description"],
+                "attributesToCrop": ["description"],
+                "cropLength": CROP_WORDS,
+                "highlightPreTag": _MARK_START,
+                "highlightPostTag": _MARK_END,
+            }
         if filters := meili_filter(query.filters):
             params["filter"] = filters
         if query.facets:

@@ -33,7 +33,6 @@ from revoque.adapters.search import (
     PriceBucket,
     SearchEngine,
     SearchFilters,
-    SearchHit,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
@@ -194,6 +193,7 @@ def search_products(session: Session, query: SearchQuery) -> SearchPage:
     except SearchUnavailable:
         return replace(_database_search(session, query), price_note=price_note)
     cards = cards_for_products(session, ranked)
+    titles = _marked_titles(engine, query, ranked)
     return SearchPage(
         items=cards,
         total=matches.total,
@@ -202,7 +202,7 @@ def search_products(session: Session, query: SearchQuery) -> SearchPage:
         page_size=query.page_size,
         sort=query.sort.value,
         query=query.text,
-        highlights=[matches.highlight(card.id, card.title) for card in cards],
+        highlights=[Highlight(card.id, titles.get(card.id) or html.escape(card.title), "") for card in cards],
         facets=_facet_groups(session, query, matches.facets),
         suggestion=suggestion,
         price_note=price_note,
@@ -264,7 +264,6 @@ class _Matches:
     semantic: list[int]  # products close in meaning, best first (some also keyword matches)
     extras: list[int]
     facets: dict[str, dict[str, int]]
-    highlights: dict[int, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -276,15 +275,11 @@ class _Matches:
             return self._fused(engine, end)[start:end]
         return self._sorted(engine, end)[start:end]
 
-    def highlight(self, product_id: int, title: str) -> Highlight:
-        """Matched words marked where keywords matched; meaning-only matches show the plain title."""
-        return Highlight(product_id, self.highlights.get(product_id, html.escape(title)), "")
-
     def _fused(self, engine: SearchEngine, end: int) -> list[int]:
         fused = reciprocal_rank_fusion([[hit.id for hit in self.keyword.hits], self.semantic])
         fetched = len(self.keyword.hits)
         if end > len(fused) and self.keyword.total > fetched:  # deep pages: keyword order continues
-            deeper = self._keyword_hits(engine, replace(self.query, sort=SortKey.RELEVANCE), fetched + end)
+            deeper = engine.search(_top(replace(self.query, sort=SortKey.RELEVANCE), fetched + end)).hits
             seen = set(fused)
             fused += [hit.id for hit in deeper[fetched:] if hit.id not in seen]
         return fused
@@ -292,16 +287,11 @@ class _Matches:
     def _sorted(self, engine: SearchEngine, end: int) -> list[int]:
         """The first ``end`` matches in the chosen sort: they are among the first ``end`` keyword
         matches in that sort and the extras, so one more search over those ids orders them."""
-        leading = [hit.id for hit in self._keyword_hits(engine, self.query, end)]
+        leading = [hit.id for hit in engine.search(_top(self.query, end)).hits]
         if not self.extras:
             return leading
         both = SearchFilters(ids=tuple(leading + self.extras))
-        return [hit.id for hit in engine.search(SearchQuery(filters=both, sort=self.query.sort, page_size=end)).hits]
-
-    def _keyword_hits(self, engine: SearchEngine, query: SearchQuery, count: int) -> list[SearchHit]:
-        hits = engine.search(_top(query, count)).hits
-        self.highlights.update((hit.id, hit.title_html) for hit in hits if query.text.strip())
-        return hits
+        return [hit.id for hit in engine.search(_top(SearchQuery(filters=both, sort=self.query.sort), end)).hits]
 
 
 def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> _Matches:
@@ -310,16 +300,26 @@ def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> _Mat
     extras = _unmatched_by_keywords(engine, query, keyword, semantic)
     facets = keyword.facets
     if extras and query.facets:
-        extra_query = SearchQuery(filters=replace(query.filters, ids=tuple(extras)), facets=query.facets, page_size=1)
+        extra_query = SearchQuery(
+            filters=replace(query.filters, ids=tuple(extras)), facets=query.facets, page_size=1, ids_only=True
+        )
         facets = _summed(facets, engine.search(extra_query).facets)
-    matches = _Matches(query, keyword, semantic, extras, facets)
-    matches.highlights.update((hit.id, hit.title_html) for hit in keyword.hits if query.text.strip())
-    return matches
+    return _Matches(query, keyword, semantic, extras, facets)
 
 
 def _top(query: SearchQuery, count: int) -> SearchQuery:
-    """The first ``count`` results of ``query`` (ids and highlights only, no facet counting)."""
-    return replace(query, page=1, page_size=max(1, count), facets=())
+    """The ids of the first ``count`` results of ``query`` (no highlights or facet counting: hybrid
+    search ranks 100 candidates to show 20, and marking words in all of them was most of its cost)."""
+    return replace(query, page=1, page_size=max(1, count), facets=(), ids_only=True)
+
+
+def _marked_titles(engine: SearchEngine, query: SearchQuery, product_ids: list[int]) -> dict[int, str]:
+    """Titles with the matched words marked, for the keyword matches among these products."""
+    if not query.text.strip() or not product_ids:
+        return {}
+    among = replace(query.filters, ids=tuple(product_ids))
+    found = engine.search(SearchQuery(text=query.text, filters=among, page_size=len(product_ids)))
+    return {hit.id: hit.title_html for hit in found.hits}
 
 
 def _close_meanings(session: Session, query: SearchQuery) -> list[int]:
