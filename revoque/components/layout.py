@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from revoque.components.assistant import assistant_widget
 from revoque.components.cart import cart_drawer
 from revoque.components.search_box import search_box
 from revoque.settings import get_settings
@@ -215,6 +216,7 @@ def storefront_page(
                 rx.box(body(), as_="main", max_width=CONTENT_WIDTH, margin="0 auto", padding="16px"),
                 footer(),
                 cart_drawer(),
+                assistant_widget(),
                 hydration_marker(),
                 min_height="100vh",
             )

@@ -1,5 +1,7 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
+from revoque.models.admin import AuditEntry, StoreEvent, StoreEventKind
+from revoque.models.assistant import ChatMessage, ChatRole, Conversation, Faq, Policy
 from revoque.models.carts import Cart, CartLine, Reservation
 from revoque.models.catalog import (
     Brand,
@@ -41,20 +43,29 @@ from revoque.models.orders import (
     ShippingMethod,
 )
 from revoque.models.payments import Invoice, Payment, PaymentEvent, Refund
+from revoque.models.transfers import DataExport, DataImport, ExportKind, TransferStatus
 
 __all__ = [
     "Address",
+    "AuditEntry",
     "AuthSession",
     "Brand",
     "Cart",
     "CartLine",
     "Category",
+    "ChatMessage",
+    "ChatRole",
     "Collection",
     "CollectionProduct",
+    "Conversation",
     "Coupon",
     "CouponCustomer",
     "CouponKind",
     "CouponRedemption",
+    "DataExport",
+    "DataImport",
+    "ExportKind",
+    "Faq",
     "Invoice",
     "LoginThrottle",
     "Order",
@@ -67,6 +78,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentMethod",
     "PaymentStatus",
+    "Policy",
     "Product",
     "ProductImage",
     "ProductOption",
@@ -79,7 +91,10 @@ __all__ = [
     "Role",
     "ShippingMethod",
     "StoreConfig",
+    "StoreEvent",
+    "StoreEventKind",
     "Tag",
+    "TransferStatus",
     "User",
     "Variant",
     "VariantOptionValue",

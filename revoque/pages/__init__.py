@@ -2,6 +2,7 @@
 
 from revoque.pages import (
     account,
+    admin,
     cart,
     category,
     checkout,
@@ -17,6 +18,7 @@ from revoque.pages import (
 
 __all__ = [
     "account",
+    "admin",
     "cart",
     "category",
     "checkout",

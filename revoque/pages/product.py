@@ -14,6 +14,7 @@ from revoque.errors import NotFound, RevoqueError
 from revoque.services import accounts, carts, catalog, recommendations, vector_index
 from revoque.services.accounts import ReviewInfo
 from revoque.services.catalog import Crumb, ImageInfo, ProductCard, ProductDetail, VariantInfo
+from revoque.state.analytics import AnalyticsState
 from revoque.state.cart import CartState
 from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
@@ -89,6 +90,7 @@ class ProductState(rx.State):
         self.not_found = False
         self._select(catalog.default_selection(detail))
         self.loaded = True
+        return AnalyticsState.product_viewed(detail.id)  # counted for the funnel once the page is shown
 
     def _select(self, selection: list[str]) -> None:
         self.selection = selection

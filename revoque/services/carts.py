@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from revoque.errors import NotFound, ValidationError
-from revoque.models import Cart, CartLine, Product, ProductImage, ProductStatus, Variant
-from revoque.services import inventory
+from revoque.models import Cart, CartLine, Product, ProductImage, ProductStatus, StoreEventKind, Variant
+from revoque.services import analytics, inventory
 from revoque.services.catalog import image_url, money, product_href
 
 MAX_LINE_QUANTITY = 99
@@ -130,6 +130,13 @@ def add_item(session: Session, cart: Cart, variant_id: int, quantity: int = 1) -
     line.quantity = wanted
     session.add(line)
     session.flush()
+    analytics.record_event(
+        session,
+        StoreEventKind.ADD_TO_CART,
+        product_id=product.id,
+        user_id=cart.user_id,
+        visitor=analytics.cart_visitor(cart),
+    )
     return line
 
 

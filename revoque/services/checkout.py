@@ -21,9 +21,19 @@ from sqlmodel import Session, select
 
 from revoque.db import session_scope
 from revoque.errors import NotFound, ValidationError
-from revoque.models import Cart, CartLine, Order, OrderLine, PaymentMethod, Product, StoreConfig, Variant
+from revoque.models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderLine,
+    PaymentMethod,
+    Product,
+    StoreConfig,
+    StoreEventKind,
+    Variant,
+)
 from revoque.models.base import utcnow
-from revoque.services import accounts, emails, inventory, orders, pricing, search, shipping
+from revoque.services import accounts, analytics, emails, inventory, orders, pricing, search, shipping
 from revoque.services.accounts import AddressInput
 from revoque.services.carts import CartView, StockError, view_cart
 from revoque.settings import get_settings
@@ -157,7 +167,13 @@ def quote(
 def start_checkout(cart_id: int, now: datetime | None = None) -> dict[int, int]:
     """Hold the cart's stock for RESERVATION_MINUTES; returns variant id → quantity short."""
     with session_scope(write=True) as session:
-        return inventory.reserve_cart(session, cart_id, now)
+        short = inventory.reserve_cart(session, cart_id, now)
+        cart = session.get(Cart, cart_id)
+        if not short and cart is not None:
+            analytics.record_event(
+                session, StoreEventKind.CHECKOUT_STARTED, user_id=cart.user_id, visitor=analytics.cart_visitor(cart)
+            )
+        return short
 
 
 def place_order(cart_id: int, details: CheckoutDetails, now: datetime | None = None) -> Order:
@@ -211,6 +227,9 @@ def _place(session: Session, cart_id: int, details: CheckoutDetails, email: str,
     session.add(cart)
     orders.record_event(session, order, kind="status", to_status=order.status, actor="customer", now=now)
     emails.send_order_confirmation(session, order)
+    analytics.record_event(
+        session, StoreEventKind.ORDER_PLACED, user_id=order.user_id, visitor=analytics.cart_visitor(cart)
+    )
     return order
 
 

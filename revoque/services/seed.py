@@ -36,6 +36,7 @@ from revoque.models.catalog import (
     Variant,
     VariantOptionValue,
 )
+from revoque.services.knowledge import seed_knowledge
 
 RGB = tuple[int, int, int]
 Progress = Callable[[int, int], None]
@@ -1844,6 +1845,7 @@ def seed_demo_catalog(session: Session, storage: Storage, *, progress: Progress 
     """Fill an empty store with the demo catalog, writing through ``session`` without committing
     (the caller's session scope decides). ``progress(done, total)`` is called per stored image, the
     slow part. Returns ``SeedReport(created=False)`` and touches nothing if any product exists."""
+    seed_knowledge(session)  # the assistant's FAQs and policies: only those missing, even in a stocked store
     if session.exec(select(Product.id).limit(1)).first() is not None:
         return SeedReport(created=False)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
