@@ -8,6 +8,7 @@ import reflex as rx
 import revoque.pages  # noqa: F401  (registers every page)
 from revoque.adapters.queue import get_queue
 from revoque.api import build_api
+from revoque.api.caching import ImmutableBuildAssets
 from revoque.api.status import CatalogNotFoundStatus
 from revoque.db import check_database
 from revoque.jobs import release_expired_reservations
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    api_transformer=[build_api(), CatalogNotFoundStatus],
+    api_transformer=[build_api(), CatalogNotFoundStatus, ImmutableBuildAssets],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
 
