@@ -92,6 +92,9 @@ bench: install-test services
 	$(PY) bench/checkout.py
 	$(PY) bench/relevance.py
 	$(PY) bench/search_latency.py
+	$(PY) bench/assistant_eval.py
+	$(PY) bench/import.py
+	$(PY) bench/admin_products.py
 
 clean:
 	rm -rf .web .states data test-results

@@ -60,6 +60,9 @@ def cmd_seed(args: argparse.Namespace) -> None:
         report = seed_demo_catalog(session, get_storage(), progress=_progress_bar("seeding"))
         ensure_demo_store(session)
     if report.created:
+        from revoque.services.catalog_cache import invalidate_everything
+
+        invalidate_everything()  # the seed writes rows directly, past the services' invalidation
         print(f"seeded the demo catalog in {time.perf_counter() - started:.1f}s: {report}")
     else:
         print("the store already has products; nothing seeded")
@@ -211,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         for add_arguments in arguments_for:
             add_arguments(command_parser)
     args = parser.parse_args(argv)
+    from revoque.services.failed_jobs import install_recorder
+
+    install_recorder()  # jobs the command runs in-process that use up their retries are kept for staff
     try:
         COMMANDS[args.command][0](args)
     except RevoqueError as exc:

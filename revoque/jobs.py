@@ -119,3 +119,13 @@ def export_orders(export_id: int) -> dict:
     from revoque.services.exports import run_export
 
     return run_export(export_id)
+
+
+def reindex_knowledge() -> int:
+    """Rebuild the assistant's knowledge collection (FAQ and policy passages). Staff edits queue it
+    after they commit under one fixed id (revoque.services.content_admin.KNOWLEDGE_JOB_ID), so a
+    burst of edits queues one rebuild while it waits; if the content changes while it runs, it
+    rebuilds again. It reads the current rows each time, so a late or repeated run is harmless."""
+    from revoque.services.content_admin import rebuild_knowledge
+
+    return rebuild_knowledge()

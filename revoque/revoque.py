@@ -9,17 +9,20 @@ import revoque.pages  # noqa: F401  (registers every page)
 from revoque.adapters.queue import get_queue
 from revoque.api import build_api
 from revoque.api.caching import ImmutableBuildAssets
+from revoque.api.security import SecurityHeaders
 from revoque.api.status import CatalogNotFoundStatus
 from revoque.db import check_database
 from revoque.jobs import release_expired_reservations
+from revoque.services.failed_jobs import install_recorder
 from revoque.services.search import warm_up
 
 RESERVATION_SWEEP_SECONDS = 60
 log = logging.getLogger(__name__)
+install_recorder()  # jobs run in this process that use up their retries are kept for staff
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    api_transformer=[build_api(), CatalogNotFoundStatus, ImmutableBuildAssets],
+    api_transformer=[build_api(), CatalogNotFoundStatus, ImmutableBuildAssets, SecurityHeaders],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
 
@@ -44,10 +47,9 @@ async def sweep_expired_reservations() -> None:
 
 @app.register_lifespan_task
 async def warm_up_search() -> None:
-    """Apply the keyword index's settings (synonyms, searchable and facet fields) and load the
-    embedding model once at start, so the first shopper's search pays for neither and a changed
-    setting reaches Meilisearch without a reindex. Search is optional: an engine that is down is
-    logged and retried on first use."""
+    """Apply the keyword index's settings (synonyms, searchable and facet fields) once at start, so
+    the first shopper's search does not pay for it and a changed setting reaches Meilisearch without
+    a reindex. Search is optional: an engine that is down is logged and retried on first use."""
     try:
         await asyncio.to_thread(warm_up)
     except Exception:

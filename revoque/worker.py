@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from rq import Queue, Worker
 
-from revoque.adapters.queue import DEFAULT_QUEUE, queue_name
+from revoque.adapters.queue import DEFAULT_QUEUE, queue_name, rq_exception_handler
 from revoque.adapters.redis_conn import REDIS_DOWN_ERRORS, redacted_url, redis_client
 from revoque.settings import get_settings
 
@@ -56,8 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except REDIS_DOWN_ERRORS as exc:
         print(f"Cannot reach Redis at {redacted_url(redis_url)}: {exc}", file=sys.stderr)
         return EXIT_REDIS_DOWN
+    from revoque.services.failed_jobs import install_recorder
+
+    install_recorder()  # jobs that use up their retries are kept for staff to see and retry
     queues = [Queue(queue_name(name), connection=connection) for name in args.queues]
-    Worker(queues, connection=connection, name=_worker_name()).work(burst=args.burst, with_scheduler=True)
+    worker = Worker(queues, connection=connection, name=_worker_name(), exception_handlers=[rq_exception_handler])
+    worker.work(burst=args.burst, with_scheduler=True)
     return 0
 
 

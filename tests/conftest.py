@@ -43,6 +43,7 @@ def use_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
 
 def reset_caches() -> None:
     from revoque.adapters.cache import get_cache
+    from revoque.adapters.counters import get_counters
     from revoque.adapters.llm import get_llm
     from revoque.adapters.queue import get_queue
     from revoque.adapters.search import get_search_engine
@@ -53,6 +54,7 @@ def reset_caches() -> None:
     get_settings.cache_clear()
     get_storage.cache_clear()
     get_cache.cache_clear()
+    get_counters.cache_clear()
     get_queue.cache_clear()
     get_search_engine.cache_clear()
     get_llm.cache_clear()

@@ -5,6 +5,11 @@ both modes. Jobs are enqueued after the transaction that produced their data com
 (``enqueue_after_commit``), so a worker never reads rows that are not there yet or were rolled back.
 A ``job_id`` names the work ("reindex-product-42"): while a job with that id is waiting or running,
 enqueueing it again returns the existing job instead of queueing the same work twice.
+
+A failing job is retried after 5, 30 and 120 seconds in both modes (RQ's scheduler, or timers in
+this process). When the last attempt fails, the queue hands a ``FailedRun`` to the recorder the
+process installed with ``set_failure_recorder`` (the app, the worker and the CLI install
+``revoque.services.failed_jobs.record``, which keeps it for staff to read and retry).
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ import logging
 import re
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
@@ -35,6 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "default"
 RESULT_POLL_SECONDS = 0.05
+RETRY_DELAYS_SECONDS = (5, 30, 120)
 _PENDING_STATUSES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED}
 _FAILED_STATUSES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -42,7 +49,49 @@ _NOT_JOB_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class JobFailed(RevoqueError):
-    """A job raised (after its retries, in RQ mode) or was stopped; the message says why."""
+    """A job raised (after its retries) or was stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class FailedRun:
+    """A job whose every attempt failed: enough to show it and to enqueue it again."""
+
+    job_id: str  # the id it was enqueued with (without REDIS_PREFIX), or a generated one
+    function: str  # dotted path of the job function
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    error: str  # the last exception with the end of its traceback
+    attempts: int
+
+
+def _log_failure(run: FailedRun) -> None:
+    log.error("Job %s (%s) failed after %d attempts: %s", run.job_id, run.function, run.attempts, run.error)
+
+
+_failure_recorder: Callable[[FailedRun], None] = _log_failure
+
+
+def set_failure_recorder(recorder: Callable[[FailedRun], None]) -> None:
+    """Where jobs that used up their retries are reported (by default, only the log)."""
+    global _failure_recorder
+    _failure_recorder = recorder
+
+
+def report_final_failure(run: FailedRun) -> None:
+    """Hand a failed run to the recorder; a recorder that fails itself is logged, never raised into
+    the queue's machinery."""
+    try:
+        _failure_recorder(run)
+    except Exception:
+        log.exception("Could not record the failure of job %s (%s)", run.job_id, run.function)
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)[-6:])[-4000:]
+
+
+def _dotted(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 @dataclass(frozen=True)
@@ -120,7 +169,7 @@ class RQQueue:
     retried three times with growing pauses (the worker runs RQ's scheduler for the pauses)."""
 
     mode: Literal["inline", "rq"] = "rq"
-    retry = Retry(max=3, interval=[5, 30, 120])
+    retry = Retry(max=len(RETRY_DELAYS_SECONDS), interval=list(RETRY_DELAYS_SECONDS))
 
     def __init__(self, connection: redis.Redis, name: str, id_prefix: str) -> None:
         self.connection = connection
@@ -187,14 +236,25 @@ class InlineJobHandle:
             raise JobFailed(f"Job {self.id} failed: {exc!r}") from exc
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    job_id: str
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    outcome: Future[Any]  # resolved by the last attempt
+    number: int = 1
+
+
 class InlineQueue:
-    """The embedded default: the same job functions on a thread pool in this process. Failures
-    are logged with their traceback (there is no RQ failed-job registry to look in)."""
+    """The embedded default: the same job functions on a thread pool in this process, retried after
+    the same pauses as in RQ (timers; a retry still waiting is lost if the process stops)."""
 
     mode: Literal["inline", "rq"] = "inline"
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS) -> None:
         self._threads = threads
+        self._retry_delays = tuple(retry_delays)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="revoque-job")
         self._lock = threading.Lock()
         self._pending: dict[str, InlineJobHandle] = {}
@@ -206,30 +266,66 @@ class InlineQueue:
             if job_id is not None and job_id in self._pending:
                 return self._pending[job_id]
             handle_id = job_id or uuid.uuid4().hex
-            future = self._executor.submit(self._run, handle_id, func, args, kwargs)
-            self._waiting += 1
-            handle = InlineJobHandle(handle_id, future)
+            outcome: Future[Any] = Future()
+            handle = InlineJobHandle(handle_id, outcome)
             if job_id is not None:
                 self._pending[job_id] = handle
-                future.add_done_callback(lambda _future: self._forget(job_id, handle))
-            return handle
+                outcome.add_done_callback(lambda _outcome: self._forget(job_id, handle))
+        self._submit(_Attempt(handle_id, func, args, kwargs, outcome))
+        return handle
 
     def status(self) -> QueueStatus:
         return QueueStatus(mode="inline", workers=self._threads, queued=self._waiting)
 
-    def _run(self, job_id: str, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _submit(self, attempt: _Attempt) -> None:
+        with self._lock:
+            self._waiting += 1
+        self._executor.submit(self._run, attempt)
+
+    def _run(self, attempt: _Attempt) -> None:
         with self._lock:
             self._waiting -= 1
         try:
-            return func(*args, **kwargs)
-        except Exception:
-            log.exception("Job %s (%s.%s) failed", job_id, func.__module__, func.__qualname__)
-            raise
+            result = attempt.func(*attempt.args, **attempt.kwargs)
+        except Exception as exc:
+            self._failed(attempt, exc)
+        else:
+            attempt.outcome.set_result(result)
+
+    def _failed(self, attempt: _Attempt, exc: Exception) -> None:
+        name = _dotted(attempt.func)
+        if attempt.number <= len(self._retry_delays):
+            delay = self._retry_delays[attempt.number - 1]
+            log.warning("Job %s (%s) failed (%r); retrying in %gs", attempt.job_id, name, exc, delay)
+            retry = replace(attempt, number=attempt.number + 1)
+            timer = threading.Timer(delay, self._submit, [retry])
+            timer.daemon = True
+            timer.start()
+            return
+        log.exception("Job %s (%s) failed", attempt.job_id, name, exc_info=exc)
+        run = FailedRun(attempt.job_id, name, attempt.args, attempt.kwargs, _error_text(exc), attempt.number)
+        report_final_failure(run)
+        attempt.outcome.set_exception(exc)
 
     def _forget(self, job_id: str, handle: InlineJobHandle) -> None:
         with self._lock:
             if self._pending.get(job_id) is handle:
                 del self._pending[job_id]
+
+
+def rq_exception_handler(job: Job, exc_type: type[BaseException], exc_value: BaseException, tb: Any) -> bool:
+    """Installed in every RQ worker: report a job whose last retry failed (RQ calls this before it
+    schedules a retry, so a job with retries left is not final). True lets RQ go on as usual
+    (failed-job registry, logs)."""
+    if job.should_retry:
+        return True
+    prefix = _NOT_JOB_ID_CHARS.sub("-", get_settings().redis_prefix) + "-"
+    attempts = len(RETRY_DELAYS_SECONDS) + 1 if job.retries_left is not None else 1
+    run = FailedRun(
+        job.id.removeprefix(prefix), job.func_name, tuple(job.args), dict(job.kwargs), _error_text(exc_value), attempts
+    )
+    report_final_failure(run)
+    return True
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,18 @@ class NavLink:
 NAV_LINKS = [
     NavLink("Dashboard", "/admin", "layout-dashboard"),
     NavLink("Orders", "/admin/orders", "package"),
+    NavLink("Products", "/admin/products", "shirt"),
+    NavLink("Catalog", "/admin/catalog", "folder-tree"),
+    NavLink("Customers", "/admin/customers", "users"),
+    NavLink("Import", "/admin/import", "file-up"),
+    NavLink("Exports", "/admin/exports", "file-down"),
+    NavLink("Coupons", "/admin/coupons", "ticket-percent"),
+    NavLink("Delivery", "/admin/shipping", "truck"),
+    NavLink("FAQs and policies", "/admin/content", "book-open"),
+    NavLink("Outbox", "/admin/outbox", "mail"),
+    NavLink("Conversations", "/admin/conversations", "messages-square"),
+    NavLink("Failed jobs", "/admin/jobs", "triangle-alert"),
+    NavLink("Settings", "/admin/settings", "settings", admin_only=True),
     NavLink("Audit log", "/admin/audit", "scroll-text", admin_only=True),
 ]
 

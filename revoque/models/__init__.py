@@ -29,6 +29,8 @@ from revoque.models.customers import (
     User,
     WishlistItem,
 )
+from revoque.models.jobs import FailedJob
+from revoque.models.order_requests import OrderRequest, OrderRequestKind, ReturnLine
 from revoque.models.orders import (
     Coupon,
     CouponCustomer,
@@ -65,12 +67,15 @@ __all__ = [
     "DataExport",
     "DataImport",
     "ExportKind",
+    "FailedJob",
     "Faq",
     "Invoice",
     "LoginThrottle",
     "Order",
     "OrderEvent",
     "OrderLine",
+    "OrderRequest",
+    "OrderRequestKind",
     "OrderStatus",
     "OutboxEmail",
     "PasswordResetToken",
@@ -87,6 +92,7 @@ __all__ = [
     "ProductTag",
     "Refund",
     "Reservation",
+    "ReturnLine",
     "Review",
     "Role",
     "ShippingMethod",

@@ -12,7 +12,7 @@ from revoque.components.layout import storefront_page
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.models import Cart, PaymentMethod
-from revoque.services import accounts, checkout, inventory, pricing, shipping
+from revoque.services import accounts, checkout, inventory, pricing, rate_limit, shipping
 from revoque.services.accounts import AddressInfo, AddressInput
 from revoque.services.carts import CartLineView, find_cart
 from revoque.services.checkout import CheckoutDetails, PaymentOption, SummaryRow
@@ -175,7 +175,11 @@ class CheckoutState(rx.State):
 
     @rx.event
     def choose_shipping(self, method_id: str):
-        self.shipping_method_id = method_id
+        """Only a method this page offered (the browser could send any text)."""
+        if str(method_id) not in {str(option.id) for option in self.shipping_options}:
+            self.errors = {"shipping": "Choose a delivery method."}
+            return
+        self.shipping_method_id = str(method_id)
         self._requote()
 
     @rx.event
@@ -201,10 +205,23 @@ class CheckoutState(rx.State):
         if 1 <= step < self.step:
             self.step = step
 
+    def _coupon_limits(self) -> tuple[tuple[rate_limit.Limit, str], ...]:
+        session = self.router.session
+        return (
+            (rate_limit.COUPON_FAILURES_PER_BROWSER, session.client_token),
+            (rate_limit.COUPON_FAILURES_PER_ADDRESS, session.client_ip),
+        )
+
     @rx.event
     def apply_coupon(self):
+        """Codes that do not work are counted, so guessing codes is slow; a working one never is."""
+        if refusal := rate_limit.blocked(*self._coupon_limits()):
+            self.coupon_error = str(refusal)
+            return
         self.coupon_code = self.coupon_input.strip()
         self._requote()
+        if self.coupon_error and self.coupon_input.strip():
+            rate_limit.record(*self._coupon_limits())
 
     @rx.event
     def remove_coupon(self):

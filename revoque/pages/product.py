@@ -110,7 +110,7 @@ class ProductState(rx.State):
     @rx.event
     def set_quantity(self, value: str):
         """Whole numbers from 1 to 99; anything else leaves the quantity as it was."""
-        if value.isdigit() and 1 <= int(value) <= carts.MAX_LINE_QUANTITY:
+        if value.isdecimal() and 1 <= int(value) <= carts.MAX_LINE_QUANTITY:
             self.quantity = int(value)
 
     @rx.event
@@ -165,7 +165,12 @@ class ProductExtrasState(rx.State):
         try:
             with session_scope(write=True) as session:
                 accounts.add_review(
-                    session, user_id, self.product_id, rating=int(self.rating or 0), title=self.title, body=self.body
+                    session,
+                    user_id,
+                    self.product_id,
+                    rating=int(self.rating) if self.rating.isdecimal() else 0,  # junk gets the rating's message
+                    title=self.title,
+                    body=self.body,
                 )
         except accounts.InvalidFields as exc:
             self.review_errors = exc.errors

@@ -83,7 +83,9 @@ def open_cart(session: Session, *, token: str, user_id: int | None = None) -> Ca
     """Find the cart or start one tied to ``token`` (and to the customer when signed in)."""
     cart = find_cart(session, token=token, user_id=user_id)
     if cart is None:
-        cart = Cart(token_hash=hash_token(token), user_id=user_id)
+        # A customer's cart is found by their id, never by the browser's token, so it does not take
+        # the token: token hashes are unique, and the browser keeps its token after the session ends.
+        cart = Cart(token_hash=hash_token(token if user_id is None else new_token()), user_id=user_id)
         session.add(cart)
         session.flush()
     return cart
@@ -168,6 +170,7 @@ def merge_guest_cart(session: Session, guest_token: str | None, user_id: int) ->
     mine = find_cart(session, user_id=user_id)
     if guest is None:
         return mine
+    guest.token_hash = hash_token(new_token())  # the browser's token is free for a later guest cart
     if mine is None:
         guest.user_id = user_id
         session.add(guest)

@@ -2,6 +2,9 @@
 
 Only active products are visible to shoppers. Results are plain dataclasses so pages hold exactly the
 page of data they show, and every price is already formatted in the store currency.
+
+The public reads are cached (``revoque.services.catalog_cache``: tagged, dropped after the commit of
+every write that changes them); each ``_load_*`` function below is the uncached read.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from revoque.adapters.cache import get_cache
 from revoque.adapters.storage import get_storage
 from revoque.errors import NotFound
 from revoque.models import (
@@ -30,6 +34,8 @@ from revoque.models import (
     Variant,
     VariantOptionValue,
 )
+from revoque.services import catalog_cache
+from revoque.services.catalog_cache import CATALOG, HOME, LISTINGS, cache_key, cached, product_tag
 from revoque.services.money import discount_percent, format_money
 from revoque.settings import get_settings
 
@@ -254,12 +260,23 @@ def _tiles(categories: Sequence[Category], wanted: Iterable[Category], counts: d
 
 def top_categories(session: Session) -> list[CategoryTile]:
     """Top-level categories for the header menu and home tiles, with their visible product counts."""
+    return cached(session, cache_key("top-categories"), (CATALOG, LISTINGS), list[CategoryTile], _load_top_categories)
+
+
+def _load_top_categories(session: Session) -> list[CategoryTile]:
     categories = _all_categories(session)
     roots = [c for c in categories if c.parent_id is None]
     return _tiles(categories, roots, _active_counts_by_category(session))
 
 
 def get_category(session: Session, slug: str) -> CategoryInfo:
+    """The category's heading, breadcrumbs and sub-category tiles (with counts); NotFound if none."""
+    return cached(
+        session, cache_key("category", slug), (CATALOG, LISTINGS), CategoryInfo, lambda s: _load_category(s, slug)
+    )
+
+
+def _load_category(session: Session, slug: str) -> CategoryInfo:
     categories = _all_categories(session)
     category = next((c for c in categories if c.slug == slug), None)
     if category is None:
@@ -288,11 +305,20 @@ def _collection_info(collection: Collection) -> CollectionInfo:
 
 
 def list_collections(session: Session) -> list[CollectionInfo]:
+    return cached(session, cache_key("collections"), (CATALOG,), list[CollectionInfo], _load_collections)
+
+
+def _load_collections(session: Session) -> list[CollectionInfo]:
     rows = session.exec(select(Collection).order_by(Collection.position, Collection.title))
     return [_collection_info(c) for c in rows]
 
 
 def get_collection(session: Session, slug: str) -> CollectionInfo:
+    key = cache_key("collection", slug)
+    return cached(session, key, (CATALOG,), CollectionInfo, lambda s: _load_collection(s, slug))
+
+
+def _load_collection(session: Session, slug: str) -> CollectionInfo:
     collection = session.exec(select(Collection).where(Collection.slug == slug)).first()
     if collection is None:
         raise NotFound(f"There is no collection called “{slug}”.")
@@ -377,8 +403,28 @@ def list_products(
     page: int = 1,
     page_size: int | None = None,
 ) -> ProductPage:
-    """One page of active products, filtered by category subtree, collection or title words."""
+    """One page of active products, filtered by category subtree, collection or title words. Pages
+    without title words are cached (words are too varied to be worth keeping)."""
     page_size = page_size or get_settings().page_size
+
+    def load(s: Session) -> ProductPage:
+        return _load_products(s, category_slug, collection_slug, query, sort, page, page_size)
+
+    if (query or "").strip():
+        return load(session)
+    key = cache_key("list", category_slug or "", collection_slug or "", sort.value, page, page_size)
+    return cached(session, key, (CATALOG, LISTINGS), ProductPage, load)
+
+
+def _load_products(
+    session: Session,
+    category_slug: str | None,
+    collection_slug: str | None,
+    query: str | None,
+    sort: SortOrder,
+    page: int,
+    page_size: int,
+) -> ProductPage:
     statement = select(Product).where(Product.status == ProductStatus.ACTIVE)
     if category_slug:
         categories = _all_categories(session)
@@ -412,6 +458,12 @@ def _escape_like(word: str) -> str:
 
 
 def home_sections(session: Session, limit: int = 8) -> HomeSections:
+    return cached(
+        session, cache_key("home", limit), (CATALOG, LISTINGS, HOME), HomeSections, lambda s: _load_home(s, limit)
+    )
+
+
+def _load_home(session: Session, limit: int) -> HomeSections:
     active = select(Product).where(Product.status == ProductStatus.ACTIVE)
     featured = session.exec(
         active.where(col(Product.featured).is_(True)).order_by(col(Product.created_at).desc()).limit(limit)
@@ -420,8 +472,8 @@ def home_sections(session: Session, limit: int = 8) -> HomeSections:
     return HomeSections(
         featured=_cards(session, featured),
         new_arrivals=_cards(session, newest),
-        categories=top_categories(session),
-        collections=list_collections(session),
+        categories=_load_top_categories(session),
+        collections=_load_collections(session),
     )
 
 
@@ -429,10 +481,48 @@ def home_sections(session: Session, limit: int = 8) -> HomeSections:
 
 
 def get_product(session: Session, slug: str) -> ProductDetail:
-    """Everything the product page shows; drafts and archived products are not found."""
-    product = session.exec(select(Product).where(Product.slug == slug, Product.status == ProductStatus.ACTIVE)).first()
-    if product is None:
+    """Everything the product page shows; drafts and archived products are not found.
+
+    Cached by product id (tag ``product:<id>``, dropped by every change to the product, its stock
+    included). The slug → id hint is only a hint: the cached detail must still carry the slug asked
+    for, so a renamed, hidden or replaced product is looked up again, never served from the hint."""
+    if not catalog_cache.can_cache(session):
+        return _load_product(session, _active_product_id(session, slug), slug)
+    hint_key = cache_key("product-slug", slug)
+    hinted = get_cache().get(hint_key)
+    if isinstance(hinted, int):
+        detail = _cached_product(session, hinted)
+        if detail is not None and detail.slug == slug:
+            return detail
+    with catalog_cache.fresh_session(session) as fresh:
+        product_id = _active_product_id(fresh, slug)
+    if product_id is None:
         raise NotFound(f"There is no product called “{slug}”.")
+    get_cache().set(hint_key, product_id)
+    detail = _cached_product(session, product_id)
+    if detail is None or detail.slug != slug:  # changed since the lookup a moment ago
+        raise NotFound(f"There is no product called “{slug}”.")
+    return detail
+
+
+def _active_product_id(session: Session, slug: str) -> int | None:
+    return session.exec(select(Product.id).where(Product.slug == slug, Product.status == ProductStatus.ACTIVE)).first()
+
+
+def _cached_product(session: Session, product_id: int) -> ProductDetail | None:
+    tags = (CATALOG, product_tag(product_id))
+    return cached(
+        session, cache_key("product", product_id), tags, ProductDetail | None, lambda s: _load_product(s, product_id)
+    )
+
+
+def _load_product(session: Session, product_id: int | None, slug: str = "") -> ProductDetail | None:
+    """The product page data, or None when the product is not active; with ``slug``, NotFound instead."""
+    product = session.get(Product, product_id) if product_id is not None else None
+    if product is None or product.status != ProductStatus.ACTIVE:
+        if slug:
+            raise NotFound(f"There is no product called “{slug}”.")
+        return None
     brand = session.get(Brand, product.brand_id) if product.brand_id else None
     images = session.exec(
         select(ProductImage).where(ProductImage.product_id == product.id).order_by(ProductImage.position)

@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from revoque.errors import ValidationError
 
+MAX_MAJOR_DIGITS = 15  # ₦999 trillion: far above any price, far below where integer columns overflow
+
 
 @dataclass(frozen=True)
 class CurrencyInfo:
@@ -55,6 +57,10 @@ def parse_money(text: str, currency: str) -> int:
         amount = Decimal(cleaned)
     except InvalidOperation as exc:
         raise ValidationError(f"{text!r} is not an amount of money") from exc
+    if not amount.is_finite():  # Decimal reads "NaN" and "Infinity"
+        raise ValidationError(f"{text!r} is not an amount of money")
+    if amount.adjusted() >= MAX_MAJOR_DIGITS:  # also keeps the arithmetic below within Decimal's precision
+        raise ValidationError(f"{text!r} is too large an amount")
     if amount.as_tuple().exponent < -info.exponent:
         raise ValidationError(f"{text!r} has more than {info.exponent} decimal places for {info.code}")
     if amount < 0:

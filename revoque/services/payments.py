@@ -198,10 +198,12 @@ def _check_payable(session: Session, order: Order) -> None:
 
 
 def _new_reference(session: Session, order: Order) -> str:
-    """``RVQ-100042-3-a1b2c3``: the order, the attempt's number and a random part, so references
-    never repeat (even across databases sharing one gateway account) and stay readable."""
+    """``RVQ-100042-3-a1b2c3d4e5f60718``: the order, the attempt's number and a random part, so
+    references never repeat (even across databases sharing one gateway account) and stay readable.
+    The random part is 64 bits because a reference is a capability: the return page and the sandbox
+    page act on it and lead to the order's signed link, and order numbers are sequential."""
     attempts = session.exec(select(func.count()).select_from(Payment).where(Payment.order_id == order.id)).one()
-    return f"{order.number}-{attempts + 1}-{secrets.token_hex(3)}"
+    return f"{order.number}-{attempts + 1}-{secrets.token_hex(8)}"
 
 
 def _update_payment(reference: str, **fields: Any) -> None:
@@ -349,13 +351,40 @@ def record_webhook(raw_body: bytes, headers: Mapping[str, str]) -> tuple[int, st
 
 
 def _parse_event(raw_body: bytes) -> dict[str, Any] | None:
+    """The event, or None for anything else: not JSON, nested past the parser's depth, NaN or
+    Infinity, or text the database cannot store (NUL characters, lone surrogates)."""
     try:
-        payload = json.loads(raw_body)
-    except (UnicodeDecodeError, ValueError):
+        payload = json.loads(raw_body, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
         return None
-    return payload if isinstance(payload.get("data"), dict) else None
+    return payload if isinstance(payload.get("data"), dict) and _storable(payload) else None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _storable(payload: Any) -> bool:
+    todo = [payload]  # a loop, not recursion: the payload may be nested as deep as the parser allows
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend([*value.keys(), *value.values()])
+        elif isinstance(value, list):
+            todo.extend(value)
+        elif isinstance(value, str) and ("\x00" in value or _unencodable(value)):
+            return False
+    return True
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _event_key(payload: dict[str, Any], raw_body: bytes) -> str:

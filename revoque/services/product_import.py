@@ -65,6 +65,7 @@ from revoque.models import (
 )
 from revoque.models.base import utcnow
 from revoque.models.transfers import DataImport, TransferStatus
+from revoque.services.catalog_cache import invalidate_catalog_structure
 from revoque.services.import_parsing import (
     PRODUCT_FIELDS,
     TEMPLATE_COLUMNS,
@@ -1054,6 +1055,9 @@ def apply_import(
             batch_planner = _Planner(session, storage, parsed.columns, lock=True)
             batch_plans = batch_planner.plan(batch)
             ids = _Writer(session, batch_planner.lookups).write(batch_plans)
+            # The batch may add categories, collections and brands, and a bulk import skips the
+            # per-product indexing that would drop cached pages: drop the cached catalog on commit.
+            invalidate_catalog_structure(session)
             if not bulk:
                 _schedule_indexing(session, ids)
             rows_done += sum(len(d.rows) for d in batch)

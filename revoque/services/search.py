@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from revoque import jobs
 from revoque.adapters.cache import get_cache
-from revoque.adapters.embedder import EmbedderError, get_embedder
+from revoque.adapters.embedder import EmbedderError
 from revoque.adapters.queue import enqueue_after_commit
 from revoque.adapters.search import (
     PRICE_BUCKETS,
@@ -42,10 +42,11 @@ from revoque.adapters.search import (
     normalize_words,
     typo_budget,
 )
-from revoque.adapters.vectors import VectorFilter, VectorStoreError, get_vector_store
+from revoque.adapters.vectors import VectorFilter, VectorStoreError
 from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.models import Brand, Category, Product, ProductStatus
+from revoque.services import catalog_cache
 from revoque.services.catalog import (
     ProductPage,
     SortOrder,
@@ -56,7 +57,7 @@ from revoque.services.catalog import (
 )
 from revoque.services.query_parsing import describe_limits, parse_price_limits
 from revoque.services.search_documents import active_product_ids, build_document, iter_documents
-from revoque.services.vector_index import products_collection, semantic_search
+from revoque.services.vector_index import semantic_search
 from revoque.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -169,12 +170,10 @@ def search_engine() -> SearchEngine:
 
 
 def warm_up() -> None:
-    """Apply the index settings and, once products are embedded, load the embedding model: done at
-    start, so the first shopper's search does not wait for either (loading torch and the model
-    takes ~6-10 s, once per process)."""
+    """Apply the index settings at start, so the first shopper's search does not pay for it. The
+    embedding model is not loaded here: each process loads it on its first search, in the
+    background (see ``vector_index``), so starting several web workers is not a CPU storm."""
     search_engine()
-    if get_vector_store().count(products_collection()):
-        get_embedder().embed_query("warm up")
 
 
 # --- results page -------------------------------------------------------------------------------
@@ -536,7 +535,10 @@ def suggest(session: Session, text: str, limit: int = 6) -> list[Suggestion]:
 
 def schedule_product_index(session: Session, *product_ids: int) -> None:
     """Re-index these products once ``session`` commits (nothing if it rolls back). The job id makes
-    a burst of changes to one product queue one job while it waits."""
+    a burst of changes to one product queue one job while it waits. Every product change passes
+    here, so this is also where the storefront's cached product pages and listings are dropped
+    (synchronously after the commit, not by the job: a stale price must not outlive the write)."""
+    catalog_cache.invalidate_products(session, *product_ids)
     for product_id in sorted(set(product_ids)):
         enqueue_after_commit(session, jobs.index_product, product_id, job_id=f"index-product-{product_id}")
 

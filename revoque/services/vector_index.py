@@ -26,7 +26,7 @@ from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from revoque import jobs
-from revoque.adapters.embedder import EmbedderError, get_embedder
+from revoque.adapters.embedder import Embedder, EmbedderError, get_embedder
 from revoque.adapters.queue import enqueue_after_commit
 from revoque.adapters.vectors import (
     BRAND_FIELD,
@@ -167,9 +167,20 @@ def semantic_search(
     store, name = get_vector_store(), products_collection()
     if not store.count(name):  # nothing embedded yet: no need to load the model
         return []
-    hits = store.search(name, get_embedder().embed_query(text), limit, filter)
+    hits = store.search(name, _ready_embedder().embed_query(text), limit, filter)
     visible = _visible(session, [product_id for product_id, _ in hits], in_stock=bool(filter and filter.in_stock))
     return [(product_id, score) for product_id, score in hits if product_id in visible]
+
+
+def _ready_embedder() -> Embedder:
+    """The embedder once its model is loaded. A process loads it on its first search, in the
+    background (6-10 s and ~1 GB): searches in the meantime get keyword results instead of waiting,
+    and web workers that never search never pay for the model."""
+    embedder = get_embedder()
+    if not embedder.ready():
+        embedder.load_soon()
+        raise EmbedderError("The embedding model is still loading; keyword results only until it is ready")
+    return embedder
 
 
 def related_products(session: Session, product_id: int, limit: int = 8) -> list[int]:

@@ -17,7 +17,7 @@ import reflex as rx
 
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
-from revoque.services import assistant
+from revoque.services import assistant, rate_limit
 from revoque.services.assistant import Answer, Prepared, ProductFact, Shopper
 from revoque.state.cart import CartState
 from revoque.state.session import SessionState
@@ -94,6 +94,7 @@ class AssistantState(rx.State):
     typing: bool = False
     streaming: str = ""
     _loaded_token: str = "-"  # the token whose history ``items`` shows
+    _pending: str = ""  # the message ``_start`` queued: ``answer`` is an event, so it checks it was asked
 
     @rx.var
     def quick_replies(self) -> list[str]:
@@ -139,17 +140,22 @@ class AssistantState(rx.State):
         if not text or self.typing:
             return None
         self.items.append(ChatItem("user", " ".join(text.split())))
-        self.typing, self.streaming = True, ""
+        self.typing, self.streaming, self._pending = True, "", text
         return AssistantState.answer(text)
 
     @rx.event(background=True)
     async def answer(self, text: str):
         async with self:
+            if not text or text != self._pending:  # called straight from a browser, not queued by _start
+                return
+            self._pending = ""
             user_id = await self._user_id()
             cart = await self.get_state(CartState)
             shopper = Shopper(user_id=user_id, cart_token=cart._token())
-            token = self.token
+            token, address = self.token, self.router.session.client_ip
         try:
+            # per conversation in the service; per network here, as a new conversation is one click away
+            rate_limit.check((rate_limit.CHAT_PER_ADDRESS, address))
             prepared, contact = await asyncio.to_thread(_prepare, token, text, shopper)
         except RevoqueError as exc:
             async with self:

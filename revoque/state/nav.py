@@ -2,18 +2,15 @@
 
 import reflex as rx
 
-from revoque.adapters.cache import get_cache
 from revoque.db import session_scope
 from revoque.services import catalog
 from revoque.state.cart import CartState
 from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
 
-_MENU_CACHE_KEY = "nav:menu:v1"
-_MENU_TTL_SECONDS = 60
-
 
 def _menu() -> list[dict]:
+    """Top categories come from the catalog's tagged cache, so a renamed category shows at once."""
     with session_scope() as session:
         return [{"name": c.name, "href": c.href} for c in catalog.top_categories(session)]
 
@@ -27,8 +24,8 @@ class NavState(rx.State):
     async def load_frame(self):
         """Everything the header needs, in one event: the menu, who is signed in (resolved once),
         their cart badge and wishlist hearts. One event instead of four keeps page loads quick."""
-        if not self.menu:
-            self.menu = get_cache().get_or_set(_MENU_CACHE_KEY, _MENU_TTL_SECONDS, _menu)
+        if (menu := _menu()) != self.menu:  # a cached read; assigning marks the var for sending
+            self.menu = menu
         session_state = await self.get_state(SessionState)
         user = await session_state.current_user()
         if user is None and session_state.token:

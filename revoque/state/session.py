@@ -26,6 +26,8 @@ def safe_next_path(value: str | None, default: str = SIGNED_IN_HOME) -> str:
     value = (value or "").strip()
     if not value.startswith("/") or value.startswith(("//", "/\\")):
         return default
+    if any(ch.isspace() or ch == "\\" or not ch.isprintable() for ch in value):
+        return default  # browsers drop tabs and newlines, and read "\\" as "/": "/\t/evil.test" is "//evil.test"
     return value
 
 
@@ -49,6 +51,28 @@ class _SessionHelpers:
         """Remember a token just issued by sign-in, sign-up or a password change."""
         self.token = token
         self._show(user)
+
+    async def forget_viewer(self: SessionState, keep: tuple[type[rx.State], ...] = ()) -> None:
+        """Empty every state of this tab (except this one and ``keep``) when who is using it changes.
+
+        A tab's states outlive a sign-out, and every reload hydrates all of them into the browser:
+        without this, the next person on a shared computer would be sent the last one's addresses,
+        orders, checkout details, chat and (after staff) admin tables. Client-side stores (the cart
+        and chat tokens) are emptied too, so the next person starts a cart and chat of their own."""
+        for state_cls in _store_states():
+            if state_cls is not SessionState and state_cls not in keep:
+                (await self.get_state(state_cls)).reset()
+
+
+def _store_states() -> list[type[rx.State]]:
+    """Every state class the app defines (Reflex's own internal states are left alone)."""
+    found, todo = [], list(rx.State.get_substates())
+    while todo:
+        state_cls = todo.pop()
+        todo.extend(state_cls.get_substates())
+        if state_cls.__module__.startswith("revoque."):
+            found.append(state_cls)
+    return found
 
 
 class SessionState(_SessionHelpers, rx.State):
@@ -83,9 +107,10 @@ class SessionState(_SessionHelpers, rx.State):
         return None
 
     @rx.event
-    def sign_out(self):
+    async def sign_out(self):
         with session_scope() as session:
             accounts.sign_out(session, self.token)
         self.token = ""
         self._show(None)
+        await self.forget_viewer()
         return rx.redirect("/")

@@ -63,6 +63,8 @@ def sign_in(page: Page, store, email: str, next_path: str) -> None:
     page.get_by_test_id("input-email").fill(email)
     page.get_by_test_id("input-password").fill(PASSWORD)
     page.get_by_test_id("sign-in-submit").click()
+    # Password hashing is deliberately slow (argon2id); on a busy 2-core machine it can take seconds.
+    expect(page).not_to_have_url(re.compile(r"/sign-in"), timeout=30_000)
 
 
 def test_an_admin_signs_in_and_reads_the_dashboard(page: Page, store, store_db, shot):

@@ -280,7 +280,7 @@ def test_inline_queue_runs_jobs_in_a_thread() -> None:
 
 
 def test_inline_queue_logs_and_reports_failures(caplog: pytest.LogCaptureFixture) -> None:
-    queue = InlineQueue(threads=1)
+    queue = InlineQueue(threads=1, retry_delays=())  # retries: tests/integration/test_failed_jobs.py
     with caplog.at_level(logging.ERROR, logger="revoque.adapters.queue"):
         handle = queue.enqueue(operator.truediv, 1, 0)
         with pytest.raises(JobFailed, match="ZeroDivisionError"):

@@ -1,4 +1,4 @@
-"""The app's start-up task that applies the search index settings (and warms the model): done off the
+"""The app's start-up task that applies the search index settings: done off the
 event loop, and a search engine that is down is logged, never fatal."""
 
 from __future__ import annotations

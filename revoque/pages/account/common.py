@@ -53,6 +53,9 @@ class FormMixin(rx.State, mixin=True):
     async def _signed_in(self, user: User, token: str) -> list:
         """Keep the new session, fold the guest cart into the customer's, and go where they were going."""
         session_state = await self.get_state(SessionState)
+        # an earlier viewer's pages go (an expired session is never signed out); this tab's guest
+        # cart stays, to be folded into the customer's cart
+        await session_state.forget_viewer(keep=(CartState, type(self)))
         session_state.start_session(user, token)
         self.submitting = False
         return [CartState.after_sign_in, rx.redirect(safe_next_path(self.router.url.query_parameters.get("next")))]

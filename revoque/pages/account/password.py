@@ -15,7 +15,7 @@ from revoque.components.layout import storefront_page
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.pages.account.common import FormMixin, check_confirmation
-from revoque.services import accounts
+from revoque.services import accounts, rate_limit
 
 SENT_MESSAGE = "If an account exists for that email, we've sent a reset link."
 
@@ -32,9 +32,14 @@ class ForgotPasswordState(FormMixin, rx.State):
     def submit(self, form: dict):
         self._start_submit()
         yield
+        email = str(form.get("email", ""))
         try:
+            rate_limit.check(  # each request may send an email: the inbox and the network are limited
+                (rate_limit.PASSWORD_RESET_PER_EMAIL, email),
+                (rate_limit.PASSWORD_RESET_PER_ADDRESS, self.router.session.client_ip),
+            )
             with session_scope(write=True) as session:
-                accounts.request_password_reset(session, str(form.get("email", "")))
+                accounts.request_password_reset(session, email)
         except RevoqueError as exc:
             self._show_error(exc)
             return

@@ -12,13 +12,18 @@ from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.models import User
 from revoque.pages.account.common import FormMixin, check_confirmation
-from revoque.services import accounts
+from revoque.services import accounts, rate_limit
 
 
 def _sign_up(name: str, email: str, password: str, ip: str, user_agent: str) -> tuple[User, str]:
+    """Only accounts actually created count towards the network's limit (a typo costs nothing)."""
+    if refusal := rate_limit.blocked((rate_limit.SIGN_UP_PER_ADDRESS, ip)):
+        raise refusal
     with session_scope(write=True) as session:
         user = accounts.sign_up(session, email, password, name)
-        return user, accounts.start_session(session, user.id, ip=ip, user_agent=user_agent)
+        token = accounts.start_session(session, user.id, ip=ip, user_agent=user_agent)
+    rate_limit.record((rate_limit.SIGN_UP_PER_ADDRESS, ip))
+    return user, token
 
 
 class SignUpState(FormMixin, rx.State):

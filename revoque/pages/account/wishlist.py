@@ -1,5 +1,6 @@
 """/account/wishlist: the products the customer saved, as the shop's product cards with a remove
-button; products no longer sold drop out on their own."""
+button, a page at a time (a shopper may save the whole catalog; the page's state holds one page of
+cards); products no longer sold drop out on their own."""
 
 from __future__ import annotations
 
@@ -7,22 +8,32 @@ import reflex as rx
 
 from revoque.components.account import account_shell
 from revoque.components.layout import storefront_page
-from revoque.components.product import empty_state, product_card, skeleton_grid
+from revoque.components.product import empty_state, pagination, product_card, skeleton_grid
 from revoque.db import session_scope
 from revoque.pages.account.common import customer_id
 from revoque.services import accounts
-from revoque.services.catalog import ProductCard
+from revoque.services.catalog import ProductCard, clamp_page
+from revoque.state.listing import int_param
 from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
+
+PAGE_SIZE = 24
 
 
 class WishlistPageState(rx.State):
     items: list[ProductCard] = []
+    total: int = 0
+    page: int = 1
+    pages: int = 1
     loaded: bool = False
 
     def _reload(self, user_id: int) -> None:
         with session_scope() as session:
-            self.items = accounts.list_wishlist(session, user_id)
+            cards = accounts.list_wishlist(session, user_id)
+        requested = int_param(self.router.url.query_parameters.get("page"), 1)
+        self.page, self.pages = clamp_page(requested, len(cards), PAGE_SIZE)
+        start = (self.page - 1) * PAGE_SIZE
+        self.items, self.total = cards[start : start + PAGE_SIZE], len(cards)
         self.loaded = True
 
     @rx.event
@@ -71,7 +82,12 @@ def wishlist_page() -> rx.Component:
             WishlistPageState.loaded,
             rx.cond(
                 WishlistPageState.items.length() > 0,
-                rx.el.div(rx.foreach(WishlistPageState.items, _saved_card), class_name="product-grid"),
+                rx.fragment(
+                    rx.el.div(rx.foreach(WishlistPageState.items, _saved_card), class_name="product-grid"),
+                    pagination(
+                        WishlistPageState.page, WishlistPageState.pages, lambda p: f"/account/wishlist?page={p}"
+                    ),
+                ),
                 empty_state(
                     "Your wishlist is empty",
                     "Save products you like and find them here later.",

@@ -1,0 +1,196 @@
+"""Form pieces shared by the admin's edit pages and dialogs: a labelled field with its error under
+it, switches, a confirmation dialog for destructive actions, up/down buttons for ordering lists,
+and a search-and-filter bar whose values live in the URL.
+
+Fields are uncontrolled (``default_value``) and read on submit, so typing never sends an event to
+the server; the form that holds them is keyed on a version the page state bumps when it loads new
+values, which mounts the fields afresh. Errors come from the page state as a field → message map
+(``revoque.services.admin_forms.FormInvalid.problems``) and are announced to screen readers.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def field_error(errors, name: str) -> rx.Component:
+    message = errors.get(name, "")
+    return rx.cond(
+        message != "",
+        rx.text(message, size="1", color_scheme="red", role="alert", data_testid=f"error-{name}"),
+    )
+
+
+def form_field(label: str, name: str, control: rx.Component, errors, hint: str = "") -> rx.Component:
+    """A label, the control, an optional hint and the field's error message."""
+    return rx.vstack(
+        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=f"field-{name}"),
+        control,
+        *([rx.text(hint, size="1", color_scheme="gray")] if hint else []),
+        field_error(errors, name),
+        spacing="1",
+        width="100%",
+        class_name="admin-field",
+    )
+
+
+def text_field(
+    label: str, name: str, default, errors, *, hint: str = "", placeholder: str = "", type_: str = "text", **props
+) -> rx.Component:
+    return form_field(
+        label,
+        name,
+        rx.input(
+            name=name,
+            id=f"field-{name}",
+            default_value=default,
+            placeholder=placeholder,
+            type=type_,
+            width="100%",
+            aria_invalid=rx.cond(errors.get(name, "") != "", "true", "false"),
+            data_testid=f"field-{name}",
+            **props,
+        ),
+        errors,
+        hint,
+    )
+
+
+def area_field(label: str, name: str, default, errors, *, hint: str = "", rows: str = "4", **props) -> rx.Component:
+    return form_field(
+        label,
+        name,
+        rx.text_area(
+            name=name,
+            id=f"field-{name}",
+            default_value=default,
+            rows=rows,
+            width="100%",
+            aria_invalid=rx.cond(errors.get(name, "") != "", "true", "false"),
+            data_testid=f"field-{name}",
+            **props,
+        ),
+        errors,
+        hint,
+    )
+
+
+def select_field(label: str, name: str, default, options, errors, *, hint: str = "") -> rx.Component:
+    """``options``: (value, label) pairs known when the page is compiled, or a Var list of strings."""
+    items = (
+        rx.foreach(options, lambda option: rx.select.item(option, value=option))
+        if isinstance(options, rx.Var)
+        else [rx.select.item(text, value=value) for value, text in options]
+    )
+    return form_field(
+        label,
+        name,
+        rx.select.root(
+            rx.select.trigger(width="100%", id=f"field-{name}", data_testid=f"field-{name}"),
+            rx.select.content(*([items] if isinstance(items, rx.Component) else items)),
+            name=name,
+            default_value=default,
+        ),
+        errors,
+        hint,
+    )
+
+
+def switch_field(label: str, name: str, default, errors=None, *, hint: str = "") -> rx.Component:
+    """A switch with its label beside it (clicking the label toggles it)."""
+    return rx.vstack(
+        rx.el.label(
+            rx.hstack(
+                rx.switch(name=name, default_checked=default, id=f"field-{name}", data_testid=f"field-{name}"),
+                rx.vstack(
+                    rx.text(label, size="2", weight="medium"),
+                    *([rx.text(hint, size="1", color_scheme="gray")] if hint else []),
+                    spacing="0",
+                ),
+                align="start",
+                spacing="3",
+            ),
+            class_name="admin-switch-label",
+        ),
+        *([field_error(errors, name)] if errors is not None else []),
+        spacing="1",
+        width="100%",
+    )
+
+
+def confirm(
+    trigger: rx.Component,
+    title: str,
+    description,
+    confirm_label: str,
+    on_confirm,
+    testid: str = "confirm",
+    danger: bool = True,
+) -> rx.Component:
+    """An action behind "are you sure?": nothing happens until the confirm button is pressed (red
+    for destructive actions)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(description, size="2"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        confirm_label,
+                        color_scheme="red" if danger else "teal",
+                        on_click=on_confirm,
+                        data_testid=f"{testid}-yes",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="16px",
+            ),
+            max_width="440px",
+        ),
+    )
+
+
+def move_buttons(label, on_up, on_down, first, last) -> rx.Component:
+    """Up/down buttons that move a row in an ordered list; named for screen readers."""
+    return rx.hstack(
+        rx.icon_button(
+            rx.icon("arrow-up", size=14),
+            size="1",
+            variant="soft",
+            color_scheme="gray",
+            disabled=first,
+            on_click=on_up,
+            aria_label=f"Move {label} up",
+            title="Move up",
+            data_testid="move-up",
+        ),
+        rx.icon_button(
+            rx.icon("arrow-down", size=14),
+            size="1",
+            variant="soft",
+            color_scheme="gray",
+            disabled=last,
+            on_click=on_down,
+            aria_label=f"Move {label} down",
+            title="Move down",
+            data_testid="move-down",
+        ),
+        spacing="1",
+    )
+
+
+def labelled_filter(text: str, control: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.text(text, size="1", weight="medium", color_scheme="gray"), control, spacing="1", class_name="admin-filter"
+    )
+
+
+def yes_no(value) -> rx.Component:
+    return rx.cond(
+        value,
+        rx.badge("On", color_scheme="green", variant="soft", radius="full"),
+        rx.badge("Off", color_scheme="gray", variant="soft", radius="full"),
+    )

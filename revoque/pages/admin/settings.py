@@ -1,0 +1,259 @@
+"""/admin/settings (admins only): the store's contact details, tax rate and whether prices include
+it, which payment methods checkout offers, and the bank details bank-transfer shoppers pay to.
+``revoque.services.store_settings`` checks the form, saves it (the next cart and order use it) and
+audits the change before → after. The store's name and currency are shown with the environment
+variable that sets them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from revoque.components.admin_forms import area_field, field_error, select_field, switch_field, text_field
+from revoque.components.admin_layout import admin_page, panel
+from revoque.db import session_scope
+from revoque.errors import RevoqueError
+from revoque.models import User
+from revoque.services import store_settings
+from revoque.services.admin_forms import FormInvalid
+from revoque.services.store_settings import SettingsValues, SettingsView
+from revoque.state.admin import AccessRefused, AdminPageState
+
+ROUTE = "/admin/settings"
+TAX_MODE_OPTIONS = [
+    ("inclusive", "Prices include tax (VAT is inside the price)"),
+    ("exclusive", "Tax is added at checkout"),
+]
+
+
+def _view() -> SettingsView:
+    with session_scope() as session:
+        return store_settings.settings_view(session)
+
+
+def _save(actor: User, form: dict) -> None:
+    data = store_settings.parse_settings_form(form)
+    with session_scope(write=True) as session:
+        store_settings.update_settings(session, actor, data)
+
+
+class AdminSettingsState(AdminPageState, rx.State):
+    values: SettingsValues = SettingsValues()
+    store_name: str = ""
+    currency: str = ""
+    card_gateway: str = ""
+    tax_example: str = ""
+    updated_text: str = ""
+    errors: dict[str, str] = {}
+    loaded: bool = False
+    saving: bool = False
+    form_version: int = 0
+
+    async def _refresh(self) -> None:
+        view = await asyncio.to_thread(_view)
+        self.values, self.store_name, self.currency = view.values, view.store_name, view.currency
+        self.card_gateway, self.tax_example, self.updated_text = view.card_gateway, view.tax_example, view.updated_text
+        self.form_version += 1
+
+    @rx.event
+    async def load(self):
+        self.loaded = False
+        try:
+            await self._admit_page(admin_only=True)
+        except AccessRefused as refused:
+            return refused.response
+        self.errors = {}
+        await self._refresh()
+        self.loaded = True
+        return None
+
+    @rx.event
+    async def save(self, form: dict):
+        try:
+            actor = await self._admit(admin_only=True)
+        except AccessRefused as refused:
+            return refused.response
+        self.saving = True
+        try:
+            await asyncio.to_thread(_save, actor, form)
+        except FormInvalid as invalid:
+            self.errors, self.values = invalid.problems, store_settings.values_from(form)
+            return rx.toast.error("Check the highlighted fields: " + str(invalid))
+        except RevoqueError as exc:
+            return rx.toast.error(str(exc))
+        finally:
+            self.saving = False
+        self.errors = {}
+        await self._refresh()
+        return rx.toast.success("Settings saved. New carts and orders use them now.")
+
+
+def _fixed(label: str, value, note: str, testid: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        rx.text(value, size="3", data_testid=testid),
+        rx.text(note, size="1", color_scheme="gray"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _store_panel() -> rx.Component:
+    state = AdminSettingsState
+    return panel(
+        "Store",
+        rx.grid(
+            _fixed("Name", state.store_name, "Set by STORE_NAME when the store starts.", "setting-store-name"),
+            _fixed(
+                "Currency",
+                state.currency,
+                "Set by STORE_CURRENCY. Prices are stored in its smallest unit, so it stays fixed.",
+                "setting-currency",
+            ),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="4",
+            width="100%",
+        ),
+    )
+
+
+def _contact_panel() -> rx.Component:
+    values, errors = AdminSettingsState.values, AdminSettingsState.errors
+    return panel(
+        "Contact",
+        rx.vstack(
+            text_field(
+                "Email", "contact_email", values.contact_email, errors, type_="email", placeholder="hello@example.com"
+            ),
+            text_field(
+                "Phone", "contact_phone", values.contact_phone, errors, type_="tel", placeholder="+234 803 123 4567"
+            ),
+            area_field(
+                "Address",
+                "contact_address",
+                values.contact_address,
+                errors,
+                rows="2",
+                hint="In email footers and invoices.",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+    )
+
+
+def _tax_panel() -> rx.Component:
+    values, errors = AdminSettingsState.values, AdminSettingsState.errors
+    return panel(
+        "Tax",
+        rx.vstack(
+            select_field("How prices are shown", "tax_mode", values.tax_mode, TAX_MODE_OPTIONS, errors),
+            text_field(
+                "Tax rate (%)",
+                "tax_rate",
+                values.tax_rate,
+                errors,
+                input_mode="decimal",
+                hint="7.5 for Nigerian VAT; 0 for none.",
+            ),
+            rx.callout(
+                AdminSettingsState.tax_example,
+                icon="calculator",
+                size="1",
+                color_scheme="gray",
+                width="100%",
+                data_testid="tax-example",
+            ),
+            rx.text(
+                "Changes apply to new carts and orders; orders already placed keep the tax they were charged.",
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+    )
+
+
+def _payments_panel() -> rx.Component:
+    values, errors = AdminSettingsState.values, AdminSettingsState.errors
+    return panel(
+        "Payment methods",
+        rx.vstack(
+            switch_field(
+                "Card",
+                "card_payments_enabled",
+                values.card_payments_enabled,
+                hint=f"Through {AdminSettingsState.card_gateway}.",
+            ),
+            switch_field(
+                "Pay on delivery",
+                "pay_on_delivery_enabled",
+                values.pay_on_delivery_enabled,
+                hint="Cash or card at the door.",
+            ),
+            switch_field(
+                "Bank transfer",
+                "bank_transfer_enabled",
+                values.bank_transfer_enabled,
+                hint="Shoppers pay to the account below; you ship once it arrives.",
+            ),
+            field_error(errors, "payments"),
+            spacing="3",
+            width="100%",
+        ),
+    )
+
+
+def _bank_panel() -> rx.Component:
+    values, errors = AdminSettingsState.values, AdminSettingsState.errors
+    return panel(
+        "Bank transfer details",
+        rx.vstack(
+            text_field("Bank", "bank_name", values.bank_name, errors, placeholder="Zenith Bank"),
+            text_field("Account name", "bank_account_name", values.bank_account_name, errors),
+            text_field(
+                "Account number", "bank_account_number", values.bank_account_number, errors, input_mode="numeric"
+            ),
+            rx.text("Shown at checkout, on the order page and in emails.", size="1", color_scheme="gray"),
+            spacing="3",
+            width="100%",
+        ),
+    )
+
+
+def _form() -> rx.Component:
+    state = AdminSettingsState
+    return rx.form(
+        rx.vstack(
+            _store_panel(),
+            rx.box(_contact_panel(), _tax_panel(), class_name="admin-grid-2 admin-align-start"),
+            rx.box(_payments_panel(), _bank_panel(), class_name="admin-grid-2 admin-align-start"),
+            rx.hstack(
+                rx.button(
+                    rx.icon("save", size=16),
+                    "Save settings",
+                    type="submit",
+                    size="3",
+                    loading=state.saving,
+                    data_testid="save-settings",
+                ),
+                rx.text(f"Last changed {state.updated_text}", size="1", color_scheme="gray"),
+                align="center",
+                spacing="3",
+                wrap="wrap",
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=AdminSettingsState.save,
+        key=state.form_version,
+        width="100%",
+        data_testid="settings-form",
+    )
+
+
+@admin_page(route=ROUTE, title="Settings", on_load=AdminSettingsState.load)
+def settings_page() -> rx.Component:
+    return rx.cond(AdminSettingsState.loaded, _form(), rx.skeleton(rx.box(height="520px", width="100%")))

@@ -1,0 +1,189 @@
+"""Caching the storefront's catalog reads, and dropping them after every write that changes them.
+
+Cached values are tagged (see ``revoque.adapters.cache``):
+
+- ``product:<id>``: one product's page data: options, variants, prices, stock badges.
+- ``listings``: everything built from product cards or product counts: category and collection
+  listings, home sections, category tiles. Any product change drops all of them: which listings
+  show a product depends on its status, category, collections, price and age, and after the commit
+  only the product's id is known, so dropping every listing is the one choice that is never stale
+  (a listing is a few indexed queries to rebuild).
+- ``catalog``: categories, collections and brands (names, tree, collection membership). It is
+  folded into every catalog key, so a structure change drops everything.
+- ``home``: the home page's sections.
+
+Writers never call the cache directly: ``search.schedule_product_index`` (which every product change
+already calls in its transaction) registers ``invalidate_products``, and category, collection and
+brand changes call ``invalidate_catalog_structure``. Both act once the transaction commits (nothing
+on rollback), so a reader can never cache data older than the invalidation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import types
+import typing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+from revoque.adapters.cache import EVERYTHING, get_cache
+from revoque.db import SQLITE_IMMEDIATE
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CATALOG = "catalog"
+LISTINGS = "listings"
+HOME = "home"
+KEY_PREFIX = "catalog:v1:"
+MAX_PLAIN_KEY = 200  # longer keys (slugs from URLs can be anything) are hashed
+
+_PENDING_TAGS = "revoque.cache_tags_after_commit"
+_MISS: Any = object()
+
+
+def product_tag(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+# --- invalidation -------------------------------------------------------------------------------
+
+
+def invalidate_products(session: Session, *product_ids: int) -> None:
+    """Drop these products' page data and every listing once ``session`` commits."""
+    invalidate_after_commit(session, LISTINGS, *(product_tag(i) for i in product_ids))
+
+
+def invalidate_catalog_structure(session: Session) -> None:
+    """Drop every cached catalog read once ``session`` commits: call it from whatever creates,
+    renames, moves or deletes categories, collections or brands, or changes collection membership."""
+    invalidate_after_commit(session, CATALOG)
+
+
+def invalidate_everything() -> None:
+    """Drop every tagged cache entry now (after a seed or a restore that bypassed the services)."""
+    invalidate_now(EVERYTHING)
+
+
+def invalidate_after_commit(session: Session, *tags: str) -> None:
+    """Invalidate ``tags`` once ``session``'s outermost transaction commits; forget them if it rolls
+    back. Tags registered in a savepoint that rolls back still fire with the outer commit: an extra
+    invalidation costs a cache miss, a missing one would show stale data."""
+    if _PENDING_TAGS not in session.info:
+        session.info[_PENDING_TAGS] = set()
+        event.listen(session, "after_commit", _invalidate_pending)
+        event.listen(session, "after_transaction_end", _forget_rolled_back)
+    session.info[_PENDING_TAGS].update(tags)
+
+
+def invalidate_now(*tags: str) -> None:
+    """Invalidate ``tags`` immediately; never raises (the data it follows is already written)."""
+    try:
+        get_cache().invalidate(*tags)
+    except Exception:
+        log.exception("Could not invalidate cache tags %s", sorted(tags))
+
+
+def _invalidate_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; nothing is committed yet
+    tags, session.info[_PENDING_TAGS] = session.info[_PENDING_TAGS], set()
+    if tags:
+        invalidate_now(*sorted(tags))
+
+
+def _forget_rolled_back(session: Session, transaction: Any) -> None:
+    """The outermost transaction ended without ``after_commit`` having taken the tags: it rolled
+    back (or the session closed without committing), so nothing changed."""
+    if transaction.parent is None:
+        session.info[_PENDING_TAGS] = set()
+
+
+# --- cached reads -------------------------------------------------------------------------------
+
+
+def can_cache(session: Session) -> bool:
+    """Whether reads through ``session`` may use the cache. A session already inside a transaction
+    may read an old snapshot (SQLite keeps the one from its first read) or hold its own uncommitted
+    writes; neither may be stored, so such callers simply read the database."""
+    return not session.in_transaction() and not (session.new or session.dirty or session.deleted)
+
+
+@contextmanager
+def fresh_session(session: Session) -> Iterator[Session]:
+    """A short read-only session on ``session``'s database, started now: its snapshot is never
+    older than the tag versions just read. The caller's session stays untouched (and cacheable)."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        bind = bind.execution_options(**{SQLITE_IMMEDIATE: False})  # a read needs no write lock
+    with Session(bind, expire_on_commit=False) as fresh:
+        yield fresh
+
+
+def cache_key(*parts: object) -> str:
+    """A cache key from parts; long ones (anything a URL can carry) are hashed."""
+    key = ":".join(str(part) for part in parts)
+    if len(key) > MAX_PLAIN_KEY:
+        key = "h:" + hashlib.sha256(key.encode()).hexdigest()
+    return KEY_PREFIX + key
+
+
+def cached(session: Session, key: str, tags: Sequence[str], kind: Any, loader: Callable[[Session], T]) -> T:
+    """``loader(session)``'s value, from the cache when possible. ``kind`` is the value's type
+    (a dataclass, ``list[...]``, ``X | None`` ...) so cached JSON comes back as the same objects.
+    The tag versions are read first and a miss loads through a fresh session, so a write that
+    commits meanwhile only makes the new entry unreachable. Errors raised by ``loader`` (NotFound)
+    are not cached."""
+    if not can_cache(session):
+        return loader(session)
+    cache = get_cache()
+    full_key = cache.tagged_key(key, tags)
+    if full_key is None:  # Redis is down: straight to the database
+        return loader(session)
+    found = cache.get(full_key, _MISS)
+    if found is not _MISS:
+        return decode(kind, found)
+    with fresh_session(session) as fresh:
+        value = loader(fresh)
+    cache.set(full_key, encode(value))
+    return value
+
+
+def encode(value: Any) -> Any:
+    """Dataclasses (and lists of them) as plain JSON-able data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [encode(item) for item in value]
+    return value
+
+
+def decode(kind: Any, data: Any) -> Any:
+    """The inverse of ``encode`` for the types catalog reads return."""
+    if data is None:
+        return None
+    if dataclasses.is_dataclass(kind):
+        hints = _field_types(kind)
+        return kind(**{name: decode(hint, data[name]) for name, hint in hints.items()})
+    origin = typing.get_origin(kind)
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [decode(item, value) for value in data]
+    if origin in (typing.Union, types.UnionType):
+        real = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return decode(real[0], data) if len(real) == 1 else data
+    return data
+
+
+@lru_cache(maxsize=64)
+def _field_types(kind: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(kind)
+    return {f.name: hints[f.name] for f in dataclasses.fields(kind)}

@@ -1,0 +1,210 @@
+"""Store settings on a real database (SQLite and PostgreSQL): the form's rules, saving (admins only,
+audited before → after), and the new settings taking effect for the next cart's total and the
+next order while orders already placed keep their tax; the page refuses staff."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from revoque.db import session_scope
+from revoque.errors import PermissionDenied
+from revoque.models import AuditEntry, Cart, CartLine, Order, Role, StoreConfig
+from revoque.pages.admin.settings import AdminSettingsState
+from revoque.services import carts, checkout, pricing, shipping, store_settings
+from revoque.services.accounts import AddressInput
+from revoque.services.admin_forms import FormInvalid
+from revoque.services.checkout import CheckoutDetails
+from revoque.state.admin import ADMIN_ONLY_MESSAGE
+from tests.factories import add_product, variants_of
+from tests.support.admin import add_user, event_text, frame, page_state, run, token_for
+
+FORM = {
+    "contact_email": " Hello@Shop.NG ",
+    "contact_phone": "+234 803 123 4567",
+    "contact_address": "12 Admiralty Way, Lekki",
+    "tax_mode": "exclusive",
+    "tax_rate": "10",
+    "card_payments_enabled": "on",
+    "pay_on_delivery_enabled": "",
+    "bank_transfer_enabled": "on",
+    "bank_name": "Zenith Bank",
+    "bank_account_name": "Shop Ltd",
+    "bank_account_number": "101 234 5678",
+}
+URL = "http://localhost:3000/admin/settings"
+ADDRESS = AddressInput(name="Ada Obi", phone="0803 123 4567", line1="12 Admiralty Way", city="Lekki", state="Lagos")
+
+
+def form(**changes) -> dict:
+    return {**FORM, **changes}
+
+
+def problems(**changes) -> dict[str, str]:
+    with pytest.raises(FormInvalid) as refused:
+        store_settings.parse_settings_form(form(**changes), "NGN")
+    return refused.value.problems
+
+
+def user(role: str, email: str):
+    with session_scope(write=True) as session:
+        return add_user(session, email, role)
+
+
+def save(actor, **changes) -> None:
+    data = store_settings.parse_settings_form(form(**changes), "NGN")
+    with session_scope(write=True) as session:
+        store_settings.update_settings(session, actor, data)
+
+
+@pytest.fixture
+def variant_id(database) -> int:
+    """A ₦10,000 variant, the default delivery methods and the store's settings row."""
+    with session_scope(write=True) as session:
+        variant = variants_of(session, add_product(session, "Adire Scarf", variants=[({}, 1_000_000, 10)]))[0]
+        shipping.ensure_default_methods(session)
+        pricing.get_store_config(session)
+        return variant.id
+
+
+def new_cart(variant_id: int) -> int:
+    with session_scope(write=True) as session:
+        cart = carts.open_cart(session, token=carts.new_token())
+        session.add(CartLine(cart_id=cart.id, variant_id=variant_id, quantity=1))
+        return cart.id
+
+
+def cart_totals(cart_id: int) -> pricing.Totals:
+    with session_scope() as session:
+        return checkout.quote(session, session.get(Cart, cart_id)).totals
+
+
+def place(cart_id: int, payment: str = "pay_on_delivery") -> Order:
+    with session_scope() as session:
+        method_id = shipping.list_active_methods(session)[-1].id  # pick-up: free, so the total is the goods
+    return checkout.place_order(cart_id, CheckoutDetails("ada@example.com", ADDRESS, method_id, payment))
+
+
+def test_the_form_names_every_problem():
+    assert problems(
+        contact_email="hello@",
+        contact_phone="12",
+        tax_mode="sometimes",
+        tax_rate="101",
+        card_payments_enabled="",
+        bank_transfer_enabled="",
+        bank_account_number="12AB",
+    ) == {
+        "contact_email": "Email must be an email address, like hello@example.com.",
+        "contact_phone": "Phone must have 7 to 15 digits, like +234 803 123 4567.",
+        "tax_mode": "Choose whether prices include tax or tax is added at checkout.",
+        "tax_rate": "Tax rate must be between 0 and 100%.",
+        "payments": "Switch on at least one payment method: shoppers need one to pay.",
+        "bank_account_number": "Account number must be digits only.",
+    }
+    assert problems(bank_name="", bank_account_name=" ", bank_account_number="") == {
+        "bank_name": "Bank transfer is on, so shoppers need the bank.",
+        "bank_account_name": "Bank transfer is on, so shoppers need the account name.",
+        "bank_account_number": "Bank transfer is on, so shoppers need the account number.",
+    }
+    assert problems(bank_account_number="12345") == {
+        "bank_account_number": "A Nigerian (NUBAN) account number has 10 digits."
+    }
+    assert problems(tax_rate="7.125") == {"tax_rate": "Tax rate can have at most 2 decimal places, like 7.25."}
+    data = store_settings.parse_settings_form(form(tax_rate="0", bank_transfer_enabled="", bank_name=""), "NGN")
+    assert (data.tax_rate_bp, data.prices_include_tax, data.contact_email, data.bank_account_number) == (
+        0,
+        False,
+        "hello@shop.ng",
+        "1012345678",
+    )
+    assert (data.card_payments_enabled, data.pay_on_delivery_enabled, data.bank_transfer_enabled) == (
+        True,
+        False,
+        False,
+    )
+
+
+def test_new_settings_apply_to_the_next_cart_and_order_and_placed_orders_keep_their_tax(variant_id):
+    admin = user(Role.ADMIN, "boss@example.com")
+    before = place(new_cart(variant_id))
+    assert (before.tax_rate_bp, before.prices_include_tax, before.tax, before.total) == (750, True, 69_767, 1_000_000)
+
+    save(admin)  # 10 %, added on top
+    cart_id = new_cart(variant_id)
+    totals = cart_totals(cart_id)
+    assert (totals.tax, totals.total, totals.tax_rate_bp, totals.prices_include_tax) == (
+        100_000,
+        1_100_000,
+        1000,
+        False,
+    )
+    after = place(cart_id, "bank_transfer")
+    assert (after.tax_rate_bp, after.prices_include_tax, after.tax, after.total) == (1000, False, 100_000, 1_100_000)
+    with session_scope() as session:
+        kept = session.get(Order, before.id)
+        assert (kept.tax, kept.total, kept.tax_rate_bp) == (69_767, 1_000_000, 750)
+        codes = [o.code for o in checkout.payment_options(pricing.get_store_config(session))]
+    assert codes == ["card", "bank_transfer"]  # pay on delivery was switched off
+    with pytest.raises(checkout.CheckoutError, match=r"Choose a payment method\."):
+        place(new_cart(variant_id), "pay_on_delivery")
+
+
+def test_saving_is_audited_before_and_after(variant_id):
+    admin = user(Role.ADMIN, "boss@example.com")
+    save(admin)
+    save(admin)  # the same values again: nothing changed, nothing recorded
+    with session_scope() as session:
+        [entry] = session.exec(select(AuditEntry)).all()
+        config = session.get(StoreConfig, pricing.STORE_CONFIG_ID)
+    assert (entry.action, entry.actor_email, entry.entity_type, entry.entity_id) == (
+        "settings.update",
+        "boss@example.com",
+        "storeconfig",
+        "1",
+    )
+    assert entry.before == {
+        "tax_rate_bp": 750,
+        "prices_include_tax": True,
+        "pay_on_delivery_enabled": True,
+        "contact_email": "",
+        "contact_phone": "",
+        "contact_address": "",
+        "bank_name": "",
+        "bank_account_name": "",
+        "bank_account_number": "",
+    }
+    assert entry.after["tax_rate_bp"] == 1000 and entry.after["contact_email"] == "hello@shop.ng"
+    assert config.bank_account_number == "1012345678"
+
+
+def test_staff_cannot_change_settings_even_by_calling_the_service(variant_id):
+    sam = user(Role.STAFF, "sam@example.com")
+    with pytest.raises(PermissionDenied):
+        save(sam)
+    with session_scope() as session:
+        assert session.get(StoreConfig, pricing.STORE_CONFIG_ID).tax_rate_bp == 750
+        assert session.exec(select(AuditEntry)).all() == []
+
+
+def test_the_settings_page_is_for_admins_only(variant_id):
+    staff = page_state(AdminSettingsState, token_for(Role.STAFF.value), URL)
+    assert run(AdminSettingsState.load, staff) is None
+    assert frame(staff).access == "admin_only"
+    assert (staff.loaded, staff.store_name, staff.tax_example) == (False, "", "")
+    assert ADMIN_ONLY_MESSAGE in event_text(run(AdminSettingsState.save, staff, form()))
+    with session_scope() as session:
+        assert session.get(StoreConfig, pricing.STORE_CONFIG_ID).tax_rate_bp == 750
+
+    admin = page_state(AdminSettingsState, token_for(Role.ADMIN.value), URL)
+    run(AdminSettingsState.load, admin)
+    assert frame(admin).access == "granted" and admin.loaded
+    assert (admin.values.tax_rate, admin.values.tax_mode, admin.currency) == ("7.5", "inclusive", "NGN (₦)")
+    assert admin.tax_example == "A ₦10,000 item costs ₦10,000, of which ₦697.67 is VAT."
+    refused = run(AdminSettingsState.save, admin, form(tax_rate="abc"))
+    assert "Tax rate must be a number of percent" in event_text(refused)
+    assert admin.errors == {"tax_rate": "Tax rate must be a number of percent, like 7.5."}
+    assert admin.values.tax_rate == "abc" and admin.values.tax_mode == "exclusive"  # kept as typed
+    assert "Settings saved" in event_text(run(AdminSettingsState.save, admin, form()))
+    assert admin.errors == {} and admin.values.tax_rate == "10"
+    assert admin.tax_example == "A ₦10,000 item costs ₦11,000: ₦10,000 plus ₦1,000 VAT."
