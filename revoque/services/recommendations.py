@@ -7,7 +7,8 @@ abandoned checkout never shapes what the store suggests. Only products a shopper
 offered: active, with stock (or untracked stock), never the product itself. Ties go to the product
 bought together most recently, then the lower id, so the row is stable between page views.
 
-The ranking is one grouped query over the order lines of this product's orders; it is cached for
+The ranking is one grouped query over the order lines of this product's orders; it is cached, keyed
+by the newest order id (so a new order anywhere means a fresh answer), for
 ``BOUGHT_TOGETHER_TTL_SECONDS`` (never longer than CACHE_TTL_SECONDS, so 0 still turns caching off).
 A product that sells out inside that window may stay in the row a little longer; the card then says
 "Sold out", which is honest, and the next refresh drops it.
@@ -30,8 +31,9 @@ BOUGHT_TOGETHER_LIMIT = 4
 BOUGHT_TOGETHER_TTL_SECONDS = 120  # short: new orders and stock changes show within minutes
 
 
-def bought_together_cache_key(product_id: int, limit: int) -> str:
-    return f"recommendations:bought-together:{product_id}:{limit}"
+def bought_together_cache_key(product_id: int, limit: int, latest_order_id: int) -> str:
+    """Keyed by the newest order too: any new order is a fresh answer, otherwise it is reused."""
+    return f"recommendations:bought-together:{product_id}:{limit}:{latest_order_id}"
 
 
 def frequently_bought_together(session: Session, product_id: int, limit: int = BOUGHT_TOGETHER_LIMIT) -> list[int]:
@@ -40,8 +42,11 @@ def frequently_bought_together(session: Session, product_id: int, limit: int = B
     if limit <= 0:
         return []
     ttl = min(BOUGHT_TOGETHER_TTL_SECONDS, get_settings().cache_ttl_seconds)
+    latest_order_id = session.exec(select(func.max(Order.id))).one() or 0
     return get_cache().get_or_set(
-        bought_together_cache_key(product_id, limit), ttl, lambda: _bought_together(session, product_id, limit)
+        bought_together_cache_key(product_id, limit, latest_order_id),
+        ttl,
+        lambda: _bought_together(session, product_id, limit),
     )
 
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from revoque.adapters.cache import get_cache
 from revoque.db import session_scope
 from revoque.models import Order, OrderStatus, PaymentMethod, PaymentStatus, Product, Variant
 from revoque.models.base import utcnow
-from revoque.services.recommendations import bought_together_cache_key, frequently_bought_together
+from revoque.services import recommendations
+from revoque.services.recommendations import frequently_bought_together
 from revoque.settings import get_settings
 from tests.conftest import use_settings
 from tests.factories import add_order, add_product, variants_of
@@ -79,15 +79,19 @@ def test_results_are_cached_briefly_and_caching_can_be_turned_off(database, monk
         ids = target.id, beans.id, grinder.id
     target_id, beans_id, grinder_id = ids
 
+    computed = []
+    original = recommendations._bought_together
+    monkeypatch.setattr(recommendations, "_bought_together", lambda *a: computed.append(a) or original(*a))
     with session_scope() as session:
         assert frequently_bought_together(session, target_id) == [beans_id]
+        assert frequently_bought_together(session, target_id) == [beans_id]
+    assert len(computed) == 1  # the second answer came from the cache
     with session_scope(write=True) as session:
         for _ in range(2):
             order_of(session, session.get(Product, target_id), session.get(Product, grinder_id))
     with session_scope() as session:
-        assert frequently_bought_together(session, target_id) == [beans_id]  # still the cached answer
-        get_cache().delete(bought_together_cache_key(target_id, 4))
-        assert frequently_bought_together(session, target_id) == [grinder_id, beans_id]
+        assert frequently_bought_together(session, target_id) == [grinder_id, beans_id]  # new orders: fresh
+    assert len(computed) == 2
 
     use_settings(monkeypatch, cache_ttl_seconds="0")
     with session_scope(write=True) as session:
