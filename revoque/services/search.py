@@ -42,7 +42,7 @@ from revoque.adapters.search import (
     normalize_words,
     typo_budget,
 )
-from revoque.adapters.vectors import VectorFilter, VectorStoreError
+from revoque.adapters.vectors import VectorFilter, VectorStoreError, get_vector_store
 from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.models import Brand, Category, Product, ProductStatus
@@ -57,7 +57,7 @@ from revoque.services.catalog import (
 )
 from revoque.services.query_parsing import describe_limits, parse_price_limits
 from revoque.services.search_documents import active_product_ids, build_document, iter_documents
-from revoque.services.vector_index import semantic_search
+from revoque.services.vector_index import products_collection, semantic_search
 from revoque.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -576,6 +576,43 @@ def reindex_all(progress: Progress = _no_progress, batch_size: int = 500) -> int
         active = active_product_ids(session)  # read after writing: products activated meanwhile stay
     engine.delete_documents(engine.document_ids() - active)
     return written
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """How far each index is behind the catalog, for the admin dashboard (``/api/health`` reports
+    the same counts as JSON). A count is None when its engine could not be asked."""
+
+    active_products: int
+    documents: int | None
+    vectors: int | None
+
+    @property
+    def summary(self) -> str:
+        return f"Search index: {_count_text(self.documents, self.active_products)} · " + (
+            f"Meaning index: {_count_text(self.vectors, self.active_products)}"
+        )
+
+
+def _count_text(held: int | None, active: int) -> str:
+    if held is None:
+        return "unavailable"
+    lag = active - held
+    return f"{held:,} of {active:,} products" + (f" ({lag:+,} behind, being updated)" if lag else ", up to date")
+
+
+def index_status() -> IndexStatus:
+    with session_scope() as session:
+        active = len(active_product_ids(session))
+    try:
+        documents: int | None = search_engine().count()
+    except SearchUnavailable:
+        documents = None
+    try:
+        vectors: int | None = get_vector_store().count(products_collection())
+    except VectorStoreError:
+        vectors = None
+    return IndexStatus(active, documents, vectors)
 
 
 def index_matches_catalog() -> bool:

@@ -75,6 +75,7 @@ def test_an_admin_signs_in_and_reads_the_dashboard(page: Page, store, store_db, 
     expect(page).to_have_url(re.compile(r"/admin/?$"))
     expect(page.get_by_test_id("admin-title")).to_have_text("Dashboard")
     expect(page.get_by_test_id("metric-card")).to_have_count(4)
+    expect(page.get_by_test_id("index-status")).to_contain_text("Search index:")
 
     expected = {m.key: m.value_text for m in build_dashboard(store_db, 30).metrics}
     for key, text in expected.items():

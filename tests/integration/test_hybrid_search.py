@@ -131,3 +131,11 @@ def test_keywords_answer_alone_when_the_vector_store_is_down(catalog, monkeypatc
     monkeypatch.setattr(vector_index, "get_vector_store", lambda: DownStore())
     assert titles(results("shirt")) == ["Oxford Shirt", "Linen Shirt"]
     assert titles(results("footwear")) == []
+
+
+def test_the_admin_sees_how_far_each_index_is_behind(catalog) -> None:
+    status = search_service.index_status()
+    assert (status.active_products, status.documents, status.vectors) == (9, 9, 9)
+    assert status.summary == "Search index: 9 of 9 products, up to date · Meaning index: 9 of 9 products, up to date"
+    search_service.search_engine().delete_documents([catalog.ids["Canvas Tote"]])
+    assert search_service.index_status().summary.startswith("Search index: 8 of 9 products (+1 behind, being updated)")

@@ -13,7 +13,7 @@ import reflex as rx
 
 from revoque.components.admin_layout import admin_page, empty_note, panel
 from revoque.db import session_scope
-from revoque.services import dashboard
+from revoque.services import dashboard, search
 from revoque.services.dashboard import Dashboard, FunnelStep, LowStockItem, Metric, TopProduct
 from revoque.services.money import currency_info
 from revoque.settings import get_settings
@@ -23,9 +23,10 @@ ROUTE = "/admin"
 METRIC_ICONS = {"revenue": "banknote", "orders": "shopping-bag", "aov": "receipt", "customers": "user-plus"}
 
 
-def _build(days: int) -> Dashboard:
+def _build(days: int) -> tuple[Dashboard, str]:
     with session_scope() as session:
-        return dashboard.build_dashboard(session, days)
+        board = dashboard.build_dashboard(session, days)
+    return board, search.index_status().summary
 
 
 class DashboardState(AdminPageState, rx.State):
@@ -37,6 +38,7 @@ class DashboardState(AdminPageState, rx.State):
     low_stock: list[LowStockItem] = []
     low_stock_total: int = 0
     funnel: list[FunnelStep] = []
+    index_text: str = ""  # documents and vectors against active products
     loaded: bool = False
 
     @rx.event
@@ -47,7 +49,7 @@ class DashboardState(AdminPageState, rx.State):
         except AccessRefused as refused:
             return refused.response
         days = dashboard.parse_period(self.router.url.query_parameters.get("period"))
-        board = await asyncio.to_thread(_build, days)  # a handful of aggregate queries, off the event loop
+        board, self.index_text = await asyncio.to_thread(_build, days)  # aggregate queries, off the event loop
         self.days, self.range_text, self.metrics = board.days, board.range_text, board.metrics
         self.series = [asdict(point) for point in board.series]
         self.top_products, self.low_stock, self.funnel = board.top_products, board.low_stock, board.funnel
@@ -323,6 +325,7 @@ def dashboard_page() -> rx.Component:
             width="100%",
         ),
         rx.cond(DashboardState.loaded, _figures(), _loading()),
+        rx.text(DashboardState.index_text, size="1", color_scheme="gray", data_testid="index-status"),
         spacing="4",
         width="100%",
     )
