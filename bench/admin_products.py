@@ -265,7 +265,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"admin product table benchmark ({args.database}, {args.products:,} products)")
     cleanup: list[Callable[[], None]] = []
-    with tempfile.TemporaryDirectory(prefix="revoque-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="revoque-bench-", ignore_cleanup_errors=True) as tmp:
         try:
             run(args, Path(tmp), cleanup)
         finally:

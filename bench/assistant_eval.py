@@ -486,7 +486,7 @@ def main() -> None:
     repeats = args.repeats or (1 if os.environ.get("BENCH_QUICK") else 5)
     questions = load_questions(args.questions)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="revoque-assistant-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="revoque-assistant-", ignore_cleanup_errors=True) as tmp:
         build_store(Path(tmp))
         from revoque.db import session_scope
 

@@ -149,7 +149,7 @@ def main() -> None:
         f"{'database':<11}{'orders':>8}{'placed':>8}{'sold out':>9}{'orders/s':>12}{'p50 ms':>9}{'p95 ms':>9}  oversell"
     )
     for database in args.database:
-        with tempfile.TemporaryDirectory(prefix="revoque-bench-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="revoque-bench-", ignore_cleanup_errors=True) as tmp:
             run(database, args.orders, args.workers, Path(tmp))
 
 

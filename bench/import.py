@@ -116,7 +116,7 @@ def main() -> None:
     )
     print(f"{'database':<11}{'rows':>7}{'dry s':>10}{'import s':>10}{'rows/s':>10}{'again s':>10}{'peak MB':>11}")
     for database in args.database:
-        with tempfile.TemporaryDirectory(prefix="revoque-bench-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="revoque-bench-", ignore_cleanup_errors=True) as tmp:
             run(database, data, rows, Path(tmp))
 
 

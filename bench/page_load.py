@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=5 if os.environ.get("BENCH_QUICK") else 20)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="revoque-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="revoque-bench-", ignore_cleanup_errors=True) as tmp:
         env, pg_name = store_env(args.database, Path(tmp))
         try:
             with running_store(env, PROJECT_ROOT / "test-results" / "bench") as store:

@@ -294,7 +294,7 @@ def main() -> None:
     args = parser.parse_args()
     queries = load_queries(args.queries)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="revoque-relevance-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="revoque-relevance-", ignore_cleanup_errors=True) as tmp:
         build_demo_store(Path(tmp))
         from revoque.db import session_scope
 

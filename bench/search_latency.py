@@ -423,7 +423,7 @@ def main() -> None:
         "search benchmark, embedded engines (SQLite, tantivy, numpy vectors, sentence-transformers); "
         f"targets: keyword p95 ≤ {TARGET_KEYWORD_P95_MS} ms, hybrid p95 ≤ {TARGET_HYBRID_P95_MS} ms"
     )
-    with tempfile.TemporaryDirectory(prefix="revoque-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="revoque-bench-", ignore_cleanup_errors=True) as tmp:
         try:
             run(args, Path(tmp))
         finally:
