@@ -11,6 +11,7 @@ mails anyone twice. Each resend is audited.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -160,6 +161,15 @@ def get_email(session: Session, email_id: int) -> OutboxEmail:
     return email
 
 
+_TOKEN_VALUE = re.compile(r"(token=)[^\s\"'&<>]+")
+
+
+def hide_tokens(body: str) -> str:
+    """The email as staff may read it: a password-reset link's token would let whoever reads the
+    outbox take over the account, so its value is blanked (the email sent, or resent, keeps it)."""
+    return _TOKEN_VALUE.sub(r"\1[hidden]", body)
+
+
 def email_view(session: Session, email_id: int) -> OutboxView:
     email = get_email(session, email_id)
     row = _row(email)
@@ -173,8 +183,8 @@ def email_view(session: Session, email_id: int) -> OutboxView:
         created_text=row.created_text,
         sent_text=_when(email.sent_at),
         error=email.error,
-        body_text=email.body_text,
-        body_html=email.body_html,
+        body_text=hide_tokens(email.body_text),
+        body_html=hide_tokens(email.body_html),
         can_resend=email.status == "failed",
     )
 

@@ -177,3 +177,18 @@ def test_staff_read_and_resend_through_the_pages(outbox, monkeypatch):
     missing = page_state(AdminEmailState, token, f"{URL}/999999")
     run(AdminEmailState.load, missing)
     assert missing.not_found and missing.email is None
+
+
+def test_staff_never_read_a_password_reset_token(database):
+    from revoque.services import accounts
+
+    with session_scope(write=True) as session:
+        user = add_user(session, "ngozi@example.com")
+        accounts.request_password_reset(session, user.email)
+        email = session.exec(select(OutboxEmail).where(OutboxEmail.to == user.email)).one()
+        stored = email.body_text + email.body_html
+        view = outbox_admin.email_view(session, email.id)
+    assert "reset-password?token=" in stored and "token=[hidden]" not in stored  # the email keeps its link
+    assert "token=[hidden]" in view.body_text and "token=[hidden]" in view.body_html
+    token = stored.split("token=", 1)[1][:20]
+    assert token not in view.body_text + view.body_html
