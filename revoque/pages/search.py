@@ -156,29 +156,36 @@ class SearchState(ListingMixin, rx.State):
         self.suggestion, self.degraded, self.price_note = result.suggestion, result.degraded, result.price_note
         self._show(result)
 
+    def _clicked_params(self) -> dict[str, str]:
+        """The parameters of the URL the shopper clicked on. Every event carries the browser's
+        URL, while `params` is only refreshed when `load` has run: a second facet clicked right
+        after the first would otherwise be built on the URL before the first and drop it."""
+        return dict(self.router.url.query_parameters)
+
     def _go(self, params: dict[str, str]):
         return rx.redirect(f"/search?{urlencode(params)}" if params else "/search")
 
     @rx.event
     def toggle_facet(self, name: str, value: str):
         if name in FACET_PARAMS.values():
-            return self._go(toggled(self.params, name, value))
+            return self._go(toggled(self._clicked_params(), name, value))
         return None
 
     @rx.event
     def toggle_in_stock(self, _checked: bool):
-        updated = {k: v for k, v in self.params.items() if k not in ("in_stock", "page")}
-        if self.params.get("in_stock") != "1":
+        params = self._clicked_params()
+        updated = {k: v for k, v in params.items() if k not in ("in_stock", "page")}
+        if params.get("in_stock") != "1":
             updated["in_stock"] = "1"
         return self._go(updated)
 
     @rx.event
     def clear_filters(self):
-        return self._go({k: v for k, v in self.params.items() if k in ("q", "sort")})
+        return self._go({k: v for k, v in self._clicked_params().items() if k in ("q", "sort")})
 
     @rx.event
     def change_sort(self, value: str):
-        updated = {k: v for k, v in self.params.items() if k != "page"}
+        updated = {k: v for k, v in self._clicked_params().items() if k != "page"}
         updated["sort"] = parse_sort(value).value
         return self._go(updated)
 
