@@ -19,7 +19,7 @@ def _logo() -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.center(rx.icon("shopping-bag", size=18, color="white"), class_name="logo-mark"),
-            rx.text(get_settings().store_name, weight="bold", size="5"),
+            rx.text(NavState.store_name, weight="bold", size="5"),
             align="center",
             spacing="2",
         ),
@@ -168,7 +168,9 @@ def footer() -> rx.Component:
             padding="32px 16px",
         ),
         rx.text(
-            f"© {settings.store_name}. Prices in {settings.store_currency}.",
+            "© ",
+            NavState.store_name,
+            f". Prices in {settings.store_currency}.",
             size="1",
             color_scheme="gray",
             text_align="center",
@@ -206,7 +208,7 @@ def storefront_page(
     def decorator(body: Callable[[], rx.Component]) -> rx.Component:
         @rx.page(
             route=route,
-            title=f"{title} · {get_settings().store_name}",
+            title=rx.Var.create(f"{title} · ") + NavState.store_name,
             description=description or get_settings().store_tagline,
             on_load=loads,
         )

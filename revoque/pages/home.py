@@ -8,6 +8,7 @@ from revoque.db import session_scope
 from revoque.services import catalog
 from revoque.services.catalog import CategoryTile, CollectionInfo, ProductCard
 from revoque.settings import get_settings
+from revoque.state.nav import NavState
 
 
 class HomeState(rx.State):
@@ -31,7 +32,7 @@ def _hero() -> rx.Component:
     return rx.box(
         rx.vstack(
             rx.text("New season is here", size="2", weight="bold", class_name="eyebrow"),
-            rx.heading(f"Shop {settings.store_name}", size=rx.breakpoints(initial="8", md="9"), as_="h1"),
+            rx.heading("Shop ", NavState.store_name, size=rx.breakpoints(initial="8", md="9"), as_="h1"),
             rx.text(settings.store_tagline, size="4", max_width="520px"),
             rx.hstack(
                 rx.link(rx.button("Shop new arrivals", size="3"), href="/search?sort=newest"),
@@ -68,7 +69,7 @@ def _tile(tile) -> rx.Component:
         rx.el.img(src=tile.image_url, alt="", loading="lazy", width="300", height="300"),
         rx.el.span(
             rx.el.strong(tile.name),
-            rx.el.small(f"{tile.product_count} products"),
+            rx.el.small(tile.product_count, rx.cond(tile.product_count == 1, " product", " products")),
             class_name="tile-label",
         ),
         href=tile.href,

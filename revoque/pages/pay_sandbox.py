@@ -16,7 +16,7 @@ from revoque.components.layout import storefront_page
 from revoque.errors import NotFound, RevoqueError
 from revoque.services import payments
 from revoque.services.payments import CALLBACK_PATH, PaymentState
-from revoque.settings import get_settings
+from revoque.state.nav import NavState
 
 
 class SandboxPaymentState(rx.State):
@@ -96,7 +96,7 @@ def _payment_card() -> rx.Component:
                 width="100%",
                 data_testid="sandbox-notice",
             ),
-            rx.text(f"Pay {get_settings().store_name}", size="3", color_scheme="gray"),
+            rx.text("Pay ", NavState.store_name, size="3", color_scheme="gray"),
             rx.heading(SandboxPaymentState.amount_text, size="8", as_="h1", data_testid="sandbox-amount"),
             rx.text(
                 "Order ",

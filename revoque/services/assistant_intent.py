@@ -12,7 +12,7 @@ contains "under 20k".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from revoque.adapters.search import SearchFilters, fold
@@ -95,6 +95,12 @@ class Intent:
         if self.greeting or self.about_orders or self.about_policy:
             return False
         return bool(self.search_text)
+
+    def colours_as_words(self) -> Intent:
+        """The same request with its colour names read as plain words: "cream" in "face cream" or
+        "rose" in "rose perfume" name the product, not its colour."""
+        words = [colour.lower() for colour in self.colours]
+        return replace(self, colours=(), search_text=" ".join([*words, self.search_text]).strip())
 
     def filters(self) -> SearchFilters:
         return SearchFilters(

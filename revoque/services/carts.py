@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Cart, CartLine, Product, ProductImage, ProductStatus, StoreEventKind, Variant
@@ -19,6 +19,7 @@ from revoque.services import analytics, inventory
 from revoque.services.catalog import image_url, money, product_href
 
 MAX_LINE_QUANTITY = 99
+MAX_CART_LINES = 40  # different items in one cart: keeps the cart and checkout pages' client state small
 
 
 class StockError(ValidationError):
@@ -115,6 +116,10 @@ def _ensure_available(session: Session, cart: Cart, variant: Variant, product: P
     raise StockError(f"Only {available} of {name} left.")
 
 
+def _line_count(session: Session, cart_id: int) -> int:
+    return session.exec(select(func.count()).select_from(CartLine).where(CartLine.cart_id == cart_id)).one()
+
+
 def _line(session: Session, cart_id: int, variant_id: int) -> CartLine | None:
     return session.exec(select(CartLine).where(CartLine.cart_id == cart_id, CartLine.variant_id == variant_id)).first()
 
@@ -127,6 +132,10 @@ def add_item(session: Session, cart: Cart, variant_id: int, quantity: int = 1) -
     wanted = quantity + (line.quantity if line else 0)
     if wanted > MAX_LINE_QUANTITY:
         raise ValidationError(f"You can buy at most {MAX_LINE_QUANTITY} of one item.")
+    if line is None and _line_count(session, cart.id) >= MAX_CART_LINES:
+        raise ValidationError(
+            f"Your cart holds up to {MAX_CART_LINES} different items. Check out or remove something first."
+        )
     _ensure_available(session, cart, variant, product, wanted)
     line = line or CartLine(cart_id=cart.id, variant_id=variant_id, quantity=0)
     line.quantity = wanted
@@ -189,6 +198,8 @@ def _merge_line(session: Session, cart: Cart, guest_line: CartLine) -> None:
     if variant is None:
         return
     existing = _line(session, cart.id, variant.id)
+    if existing is None and _line_count(session, cart.id) >= MAX_CART_LINES:
+        return  # the customer's cart is full: the guest's extra item stays out rather than overfill it
     wanted = min(guest_line.quantity + (existing.quantity if existing else 0), MAX_LINE_QUANTITY)
     capped = min(wanted, inventory.availability(session, [variant], cart.id)[variant.id])
     if capped <= 0:

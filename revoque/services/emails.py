@@ -42,6 +42,7 @@ from revoque.models import (
 )
 from revoque.services.money import format_money
 from revoque.services.pricing import as_utc, format_percent_bp, get_store_config
+from revoque.services.store_identity import name_of
 from revoque.settings import get_settings
 
 KIND_ORDER_CONFIRMATION = "order_confirmation"
@@ -123,7 +124,7 @@ def _order_lines(session: Session, order: Order) -> list[OrderLine]:
 
 
 def render_order_confirmation(order: Order, lines: Sequence[OrderLine], config: StoreConfig) -> EmailContent:
-    store = get_settings().store_name
+    store = name_of(config)
     link = _order_link(order)
     payment_title, payment_paragraphs, payment_rows = _payment_instructions(order, config)
     intro = f"Thank you for shopping with {store}. We've received your order and will email you again when it ships."
@@ -156,7 +157,9 @@ def render_order_confirmation(order: Order, lines: Sequence[OrderLine], config: 
     return EmailContent(
         subject=f"Your {store} order {order.number} is confirmed",
         text=text,
-        html=_layout(config, title=f"Order {order.number} confirmed", preheader=intro, body=body, note=_note(order)),
+        html=_layout(
+            config, title=f"Order {order.number} confirmed", preheader=intro, body=body, note=_note(order, config)
+        ),
     )
 
 
@@ -195,7 +198,7 @@ def render_payment_received(order: Order, lines: Sequence[OrderLine], config: St
     return EmailContent(
         subject=f"Payment received for order {order.number}",
         text=text,
-        html=_layout(config, title="Payment received", preheader=intro, body=body, note=_note(order)),
+        html=_layout(config, title="Payment received", preheader=intro, body=body, note=_note(order, config)),
     )
 
 
@@ -250,7 +253,7 @@ def render_order_shipped(
     return EmailContent(
         subject=subject,
         text=text,
-        html=_layout(config, title=heading, preheader=intro, body=body, note=_note(order)),
+        html=_layout(config, title=heading, preheader=intro, body=body, note=_note(order, config)),
     )
 
 
@@ -303,12 +306,12 @@ def render_refund_issued(order: Order, amount: int, config: StoreConfig) -> Emai
     return EmailContent(
         subject=f"Refund of {money} for order {order.number}",
         text=text,
-        html=_layout(config, title=heading, preheader=intro, body=body, note=_note(order)),
+        html=_layout(config, title=heading, preheader=intro, body=body, note=_note(order, config)),
     )
 
 
 def render_password_reset(name: str, link: str, minutes: int, config: StoreConfig) -> EmailContent:
-    store = get_settings().store_name
+    store = name_of(config)
     greeting = f"Hi {name}," if name else "Hi,"
     intro = f"Someone (hopefully you) asked to reset the password of your {store} account."
     expiry = f"The link works once and expires in {minutes} minutes."
@@ -363,8 +366,8 @@ def _method_label(code: str) -> str:
     return PAYMENT_METHOD_LABELS.get(code, code.replace("_", " ").capitalize())
 
 
-def _note(order: Order) -> str:
-    return f"You're receiving this email about order {order.number} placed at {get_settings().store_name}."
+def _note(order: Order, config: StoreConfig) -> str:
+    return f"You're receiving this email about order {order.number} placed at {name_of(config)}."
 
 
 def _payment_instructions(order: Order, config: StoreConfig) -> tuple[str, list[str], list[tuple[str, str]]]:
@@ -470,7 +473,8 @@ def _text_totals(order: Order) -> str:
 def _footer_lines(config: StoreConfig) -> list[str]:
     settings = get_settings()
     contact = [value for value in (_contact_email(config), config.contact_phone) if value]
-    lines = [f"{settings.store_name} · {settings.store_tagline}" if settings.store_tagline else settings.store_name]
+    store = name_of(config)
+    lines = [f"{store} · {settings.store_tagline}" if settings.store_tagline else store]
     if contact:
         lines.append("Questions? " + " · ".join(contact))
     if config.contact_address:
@@ -489,7 +493,7 @@ def _layout(config: StoreConfig, *, title: str, preheader: str, body: str, note:
     """The one HTML frame every email uses: header with the store name, the white card holding
     ``body`` (already-escaped HTML), then the footer with the store's contact details."""
     settings = get_settings()
-    store = _e(settings.store_name)
+    store = _e(name_of(config))
     email = _contact_email(config)
     contact = []
     if email:
@@ -512,7 +516,7 @@ def _layout(config: StoreConfig, *, title: str, preheader: str, body: str, note:
         footer.append(_e(note))
     footer_html = "".join(f'<p style="margin:0 0 6px;">{line}</p>' for line in footer)
     home = _e(settings.base_url.rstrip("/") + "/")
-    initial = _e(settings.store_name.strip()[:1].upper())
+    initial = _e(name_of(config)[:1].upper())
     preheader_style = (
         "display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;mso-hide:all;"
         f"font-size:1px;line-height:1px;color:{_PAGE};"

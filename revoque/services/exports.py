@@ -45,6 +45,7 @@ from revoque.models import (
 )
 from revoque.models.base import utcnow
 from revoque.models.transfers import DataExport, ExportKind, TransferStatus
+from revoque.services import store_identity
 from revoque.services.import_parsing import MAX_OPTIONS, TEMPLATE_COLUMNS, TEMPLATE_HELP
 from revoque.services.money import currency_info
 from revoque.services.sheets import SheetSpec, write_xlsx
@@ -473,8 +474,8 @@ def request_export(
     return record
 
 
-def _filename(kind: str, when: datetime) -> str:
-    store = re.sub(r"[^a-z0-9]+", "-", get_settings().store_name.lower()).strip("-") or "store"
+def _filename(store_name: str, kind: str, when: datetime) -> str:
+    store = re.sub(r"[^a-z0-9]+", "-", store_name.lower()).strip("-") or "store"
     return f"{store}-{kind}-{when:%Y-%m-%d-%H%M}.xlsx"
 
 
@@ -520,7 +521,8 @@ def run_export(export_id: int) -> dict[str, Any]:
         if record is None:  # deleted while it ran: do not leave an unreachable file behind
             storage.delete(key, EXPORTS)
             raise NotFound(f"Export {export_id} does not exist")
-        record.status, record.storage_key, record.filename = TransferStatus.SUCCEEDED.value, key, _filename(kind, now)
+        record.status, record.storage_key = TransferStatus.SUCCEEDED.value, key
+        record.filename = _filename(store_identity.store_name(session), kind, now)
         record.row_count, record.size_bytes, record.finished_at = rows, len(data), utcnow()
         session.add(record)
         return _result(record)

@@ -54,7 +54,7 @@ from revoque.models.base import utcnow
 from revoque.services.accounts import address_lines
 from revoque.services.money import currency_info, format_money
 from revoque.services.pricing import as_utc, format_percent_bp, get_store_config
-from revoque.settings import get_settings
+from revoque.services.store_identity import name_of
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +148,12 @@ def invoice_download_url(session: Session, order_id: int) -> str | None:
 
 def load_invoice_data(session: Session, order: Order, invoice: Invoice) -> InvoiceData:
     lines = session.exec(select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id)))
+    config = get_store_config(session)
     return InvoiceData(
         number=invoice.number,
         issued_at=invoice.created_at,
-        store_name=get_settings().store_name,
-        store=get_store_config(session),
+        store_name=name_of(config),
+        store=config,
         order=order,
         lines=list(lines),
     )

@@ -46,10 +46,9 @@ from sqlmodel import Session, col, select
 from revoque.errors import RevoqueError, ValidationError
 from revoque.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 from revoque.models.base import utcnow
-from revoque.services import emails, search
+from revoque.services import emails, search, store_identity
 from revoque.services.inventory import lock_variants
 from revoque.services.pricing import as_utc
-from revoque.settings import get_settings
 
 ORDER_NUMBER_PREFIX = "RVQ-"
 ORDER_NUMBER_OFFSET = 100_000
@@ -319,16 +318,17 @@ def order_timeline(session: Session, order_id: int, customer_view: bool) -> list
     if customer_view:
         statement = statement.where(col(OrderEvent.visible_to_customer).is_(True))
     events = session.exec(statement.order_by(OrderEvent.created_at, OrderEvent.id)).all()
-    return [_view(event, customer_view) for event in events]
+    store_name = store_identity.store_name(session)
+    return [_view(event, customer_view, store_name) for event in events]
 
 
-def _view(event: OrderEvent, customer_view: bool) -> EventView:
+def _view(event: OrderEvent, customer_view: bool, store_name: str) -> EventView:
     moment = as_utc(event.created_at)
     return EventView(
         kind=event.kind,
         title=_event_title(event),
         message=event.message,
-        actor=_actor_text(event.actor) if customer_view else event.actor,
+        actor=_actor_text(event.actor, store_name) if customer_view else event.actor,
         created_at=moment,
         created_text=f"{moment.day} {moment:%b %Y, %H:%M} UTC",
         visible_to_customer=event.visible_to_customer,
@@ -345,8 +345,8 @@ def _event_title(event: OrderEvent) -> str:
     return {EventKind.EMAIL: "Email sent"}.get(event.kind, event.kind)
 
 
-def _actor_text(actor: str) -> str:
-    return "You" if actor == "customer" else get_settings().store_name
+def _actor_text(actor: str, store_name: str) -> str:
+    return "You" if actor == "customer" else store_name
 
 
 # --- numbers ---------------------------------------------------------------------------------------

@@ -122,6 +122,18 @@ def test_price_limit_and_category_are_honoured(catalog):
     assert cheapest.products[0].price == PRICES["Oxford Shirt"] * 100
 
 
+def test_a_colour_that_matches_nothing_with_the_other_words_is_read_as_a_word(catalog):
+    """No pillow is white: rather than only white shirts and sneakers, the pillow comes first."""
+    _token, answer = ask("", "white pillow")
+    assert [p.title for p in answer.products][:1] == ["Feather Pillow"]
+    assert "matches for “white pillow”" in answer.text
+
+
+def test_the_cheapest_of_what_was_asked_not_of_everything_loosely_related(catalog):
+    _token, answer = ask("", "cheapest leather sneakers")
+    assert answer.products[0].title == "Leather Sneakers"  # not the ₦8,000 belt, also leather
+
+
 def test_the_variant_offered_matches_the_colour_and_size_asked(catalog):
     _token, answer = ask("", "black leather sneakers size 42")
     assert answer.products[0].title == "Leather Sneakers"

@@ -205,3 +205,18 @@ def test_a_customers_first_order_saves_the_address_as_default(last_units):
     with session_scope() as session:
         saved = accounts.list_addresses(session, user_id)
     assert [(a.line1, a.is_default_shipping) for a in saved] == [("12 Admiralty Way", True)]
+
+
+def test_a_cart_holds_a_bounded_number_of_different_items(database):
+    with session_scope(write=True) as session:
+        product = add_product(
+            session, "Bead Bracelet", variants=[({"Colour": f"Shade {i}"}, 150_000, 5) for i in range(41)]
+        )
+        variant_ids = [variant.id for variant in variants_of(session, product)]
+        cart = carts.open_cart(session, token=carts.new_token())
+        for variant_id in variant_ids[: carts.MAX_CART_LINES]:
+            carts.add_item(session, cart, variant_id)
+        carts.add_item(session, cart, variant_ids[0])  # more of an item already in the cart is fine
+        with pytest.raises(RevoqueError, match="up to 40 different items"):
+            carts.add_item(session, cart, variant_ids[-1])
+        assert carts.view_cart(session, cart).count == carts.MAX_CART_LINES + 1

@@ -58,7 +58,7 @@ from tests.conftest import reset_caches, use_settings
 from tests.support.recorded_jobs import RecordedJobs
 
 LIMIT_BYTES = 50 * 1024
-CART_LINES = 40
+CART_LINES = carts.MAX_CART_LINES  # the fullest cart a shopper can have
 ORDERS = 30
 BIG_ORDER_LINES = 40
 ADDRESSES = 10
