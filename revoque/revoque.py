@@ -9,6 +9,7 @@ import revoque.pages  # noqa: F401  (registers every page)
 from revoque.adapters.queue import get_queue
 from revoque.api import build_api
 from revoque.api.caching import ImmutableBuildAssets
+from revoque.api.limits import UploadSizeLimit
 from revoque.api.security import SecurityHeaders
 from revoque.api.status import CatalogNotFoundStatus
 from revoque.db import check_database
@@ -22,7 +23,7 @@ install_recorder()  # jobs run in this process that use up their retries are kep
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    api_transformer=[build_api(), CatalogNotFoundStatus, ImmutableBuildAssets, SecurityHeaders],
+    api_transformer=[build_api(), CatalogNotFoundStatus, ImmutableBuildAssets, UploadSizeLimit, SecurityHeaders],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
 
