@@ -17,6 +17,20 @@ from revoque.settings import get_settings
 
 SQLITE_IMMEDIATE = "sqlite_immediate"
 
+# libpq settings that bound how long a request can wait on a PostgreSQL that is gone: a new
+# connection gives up after 5 s (instead of never, libpq's default, when the host stops answering),
+# and a connection whose server vanished mid-query (no ACKs, no keepalive replies) is dropped after
+# about 30 s instead of after the kernel's ~15 minutes. A restart that closes connections is
+# handled by ``pool_pre_ping`` below. The same names in DATABASE_URL's query string win.
+POSTGRES_CONNECT_ARGS: dict[str, int] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # milliseconds
+}
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL lets readers run beside one writer; the busy timeout makes writers queue, not fail.
@@ -53,7 +67,10 @@ def build_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10)
+        connect_args = {key: value for key, value in POSTGRES_CONNECT_ARGS.items() if key not in parsed.query}
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10, connect_args=connect_args
+        )
     except (NoSuchModuleError, ImportError) as exc:
         raise ConfigError(
             f"DATABASE_URL names a database this store cannot use ({parsed.drivername}); "

@@ -7,7 +7,10 @@ A ``job_id`` names the work ("reindex-product-42"): while a job with that id is 
 enqueueing it again returns the existing job instead of queueing the same work twice.
 
 A failing job is retried after 5, 30 and 120 seconds in both modes (RQ's scheduler, or timers in
-this process). When the last attempt fails, the queue hands a ``FailedRun`` to the recorder the
+this process). When Redis cannot take a job (down, unreachable, refusing writes), ``RQQueue`` runs
+it in this process instead, with the same retries, and leaves Redis alone for a few seconds before
+trying it again: work committed during an outage is done, not lost, and no request waits on Redis
+more than once per few seconds. When the last attempt fails, the queue hands a ``FailedRun`` to the recorder the
 process installed with ``set_failure_recorder`` (the app, the worker and the CLI install
 ``revoque.services.failed_jobs.record``, which keeps it for staff to read and retry).
 """
@@ -33,7 +36,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from revoque.adapters.redis_conn import redis_client
+from revoque.adapters.redis_conn import redacted_url, redis_client
 from revoque.errors import RevoqueError
 from revoque.settings import get_settings
 
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "default"
 RESULT_POLL_SECONDS = 0.05
 RETRY_DELAYS_SECONDS = (5, 30, 120)
+REDIS_RETRY_AFTER_SECONDS = 5.0  # after a failed enqueue, jobs run in-process this long before Redis is tried again
 _PENDING_STATUSES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED}
 _FAILED_STATUSES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -166,18 +170,35 @@ class RQJobHandle:
 
 class RQQueue:
     """Jobs in Redis for any number of ``python -m revoque.worker`` processes; a failing job is
-    retried three times with growing pauses (the worker runs RQ's scheduler for the pauses)."""
+    retried three times with growing pauses (the worker runs RQ's scheduler for the pauses).
+    While Redis cannot take jobs, ``fallback`` (this process's thread pool) runs them."""
 
     mode: Literal["inline", "rq"] = "rq"
     retry = Retry(max=len(RETRY_DELAYS_SECONDS), interval=list(RETRY_DELAYS_SECONDS))
 
-    def __init__(self, connection: redis.Redis, name: str, id_prefix: str) -> None:
+    def __init__(self, connection: redis.Redis, name: str, id_prefix: str, fallback: JobQueue) -> None:
         self.connection = connection
         self.queue = Queue(name, connection=connection)
         self._id_prefix = _NOT_JOB_ID_CHARS.sub("-", id_prefix)
+        self._fallback = fallback
+        self._skip_until = 0.0
+        self._down = False
 
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> JobHandle:
         _check_job(func, job_id)
+        if time.monotonic() >= self._skip_until:
+            try:
+                handle = self._enqueue_in_redis(func, args, kwargs, job_id)
+            except redis.RedisError as exc:
+                self._mark_down(exc)
+            else:
+                self._mark_up()
+                return handle
+        return self._fallback.enqueue(func, *args, job_id=job_id, **kwargs)
+
+    def _enqueue_in_redis(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str | None
+    ) -> JobHandle:
         if job_id is None:
             return RQJobHandle(self._enqueue(func, args, kwargs, job_id=self._job_id(uuid.uuid4().hex)))
         full_id = self._job_id(job_id)
@@ -189,6 +210,20 @@ class RQQueue:
         except DuplicateJobError:
             # Another process enqueued the same work between our check and our enqueue.
             return RQJobHandle(Job.fetch(full_id, connection=self.connection))
+
+    def _mark_down(self, exc: redis.RedisError) -> None:
+        """Run jobs in this process for a while. A timeout may hide an enqueue that Redis did
+        receive; then the job runs twice, which jobs allow (they are idempotent)."""
+        self._skip_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
+        if not self._down:
+            self._down = True
+            url = redacted_url(get_settings().redis_url)
+            log.warning("Redis at %s cannot take jobs, running them in this process until it recovers: %s", url, exc)
+
+    def _mark_up(self) -> None:
+        if self._down:
+            self._down = False
+            log.info("Redis takes jobs again")
 
     def status(self) -> QueueStatus:
         return QueueStatus(mode="rq", workers=self._live_worker_count(), queued=self.queue.count)
@@ -333,7 +368,8 @@ def get_queue() -> JobQueue:
     """The process-wide job queue, chosen once from settings (tests call ``get_queue.cache_clear()``)."""
     settings = get_settings()
     if settings.redis_url.strip():
-        return RQQueue(redis_client(), queue_name(), id_prefix=settings.redis_prefix)
+        fallback = InlineQueue(settings.job_threads)  # its threads start only if Redis ever fails
+        return RQQueue(redis_client(), queue_name(), id_prefix=settings.redis_prefix, fallback=fallback)
     return InlineQueue(settings.job_threads)
 
 
