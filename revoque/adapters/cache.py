@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from revoque.adapters.redis_conn import redis_client
+from revoque.adapters.redis_conn import RedisOutage, redis_client
 from revoque.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ T = TypeVar("T")
 _MISS: Any = object()
 
 MEMORY_MAX_ENTRIES = 10_000
-REDIS_RETRY_AFTER_SECONDS = 5.0
 EVERYTHING = "*"  # folded into every tagged key: invalidating it drops every tagged entry
 
 
@@ -163,8 +162,7 @@ class RedisCache(Cache):
         self._client = client
         self._prefix = f"{prefix}:cache:"
         self._tag_prefix = f"{prefix}:cache-tag:"
-        self._skip_until = 0.0
-        self._down = False
+        self._outage = RedisOutage("Redis cache failed, serving without cache until it recovers", "Redis cache is back")
         self._missed_invalidation = False
 
     def delete(self, key: str) -> None:
@@ -205,18 +203,16 @@ class RedisCache(Cache):
 
     def _call(self, operation: str, command: Callable[[], Any]) -> Any:
         """Run ``command`` unless Redis is known to be down; any Redis error reads as a miss."""
-        if time.monotonic() < self._skip_until:
+        if self._outage.skipping():
             return None
         try:
-            if self._down:
+            if self._outage.down:
                 self._catch_up()  # before the command: it may be about to read the old versions
             result = command()
         except redis.RedisError as exc:
-            self._mark_down(operation, exc)
+            self._outage.failed(f"{operation}: {exc}")
             return None
-        if self._down:
-            self._down = False
-            log.info("Redis cache is reachable again")
+        self._outage.recovered()
         return result
 
     def _catch_up(self) -> None:
@@ -225,12 +221,6 @@ class RedisCache(Cache):
             self._client.set(self._tag_prefix + EVERYTHING, new_version())
             self._missed_invalidation = False
             log.info("Dropped the tagged cache entries: invalidations were missed while Redis was down")
-
-    def _mark_down(self, operation: str, exc: redis.RedisError) -> None:
-        self._skip_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
-        if not self._down:
-            self._down = True
-            log.warning("Redis cache %s failed, serving without cache until it recovers: %s", operation, exc)
 
 
 @lru_cache(maxsize=1)

@@ -17,13 +17,12 @@ from functools import lru_cache
 
 import redis
 
-from revoque.adapters.redis_conn import redis_client
+from revoque.adapters.redis_conn import RedisOutage, redis_client
 from revoque.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 MEMORY_MAX_KEYS = 50_000
-REDIS_RETRY_AFTER_SECONDS = 5.0
 
 
 class Counters(ABC):
@@ -67,8 +66,9 @@ class RedisCounters(Counters):
         self._client = client
         self._prefix = f"{prefix}:rate:"
         self._fallback = fallback or MemoryCounters()
-        self._skip_until = 0.0
-        self._down = False
+        self._outage = RedisOutage(
+            "Redis rate counters failed, counting in this process until it recovers", "Redis rate counters are back"
+        )
 
     def hit(self, key: str, ttl_seconds: int) -> int:
         def command() -> int:
@@ -85,19 +85,14 @@ class RedisCounters(Counters):
         return self._fallback.count(key) if result is None else result
 
     def _call(self, command) -> int | None:
-        if time.monotonic() < self._skip_until:
+        if self._outage.skipping():
             return None
         try:
             result = command()
         except redis.RedisError as exc:
-            self._skip_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
-            if not self._down:
-                self._down = True
-                log.warning("Redis rate counters failed, counting in this process until it recovers: %s", exc)
+            self._outage.failed(exc)
             return None
-        if self._down:
-            self._down = False
-            log.info("Redis rate counters are reachable again")
+        self._outage.recovered()
         return result
 
 

@@ -36,7 +36,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from revoque.adapters.redis_conn import redacted_url, redis_client
+from revoque.adapters.redis_conn import RedisOutage, redacted_url, redis_client
 from revoque.errors import RevoqueError
 from revoque.settings import get_settings
 
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "default"
 RESULT_POLL_SECONDS = 0.05
 RETRY_DELAYS_SECONDS = (5, 30, 120)
-REDIS_RETRY_AFTER_SECONDS = 5.0  # after a failed enqueue, jobs run in-process this long before Redis is tried again
 _PENDING_STATUSES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED}
 _FAILED_STATUSES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -181,18 +180,22 @@ class RQQueue:
         self.queue = Queue(name, connection=connection)
         self._id_prefix = _NOT_JOB_ID_CHARS.sub("-", id_prefix)
         self._fallback = fallback
-        self._skip_until = 0.0
-        self._down = False
+        # While Redis cannot take jobs they run in this process. A timeout may hide an enqueue Redis
+        # did receive; then the job runs twice, which jobs allow (they are idempotent).
+        self._outage = RedisOutage(
+            f"Redis at {redacted_url(get_settings().redis_url)} cannot take jobs, running them in this process",
+            "Redis takes jobs again",
+        )
 
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None, **kwargs: Any) -> JobHandle:
         _check_job(func, job_id)
-        if time.monotonic() >= self._skip_until:
+        if not self._outage.skipping():
             try:
                 handle = self._enqueue_in_redis(func, args, kwargs, job_id)
             except redis.RedisError as exc:
-                self._mark_down(exc)
+                self._outage.failed(exc)
             else:
-                self._mark_up()
+                self._outage.recovered()
                 return handle
         return self._fallback.enqueue(func, *args, job_id=job_id, **kwargs)
 
@@ -210,20 +213,6 @@ class RQQueue:
         except DuplicateJobError:
             # Another process enqueued the same work between our check and our enqueue.
             return RQJobHandle(Job.fetch(full_id, connection=self.connection))
-
-    def _mark_down(self, exc: redis.RedisError) -> None:
-        """Run jobs in this process for a while. A timeout may hide an enqueue that Redis did
-        receive; then the job runs twice, which jobs allow (they are idempotent)."""
-        self._skip_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
-        if not self._down:
-            self._down = True
-            url = redacted_url(get_settings().redis_url)
-            log.warning("Redis at %s cannot take jobs, running them in this process until it recovers: %s", url, exc)
-
-    def _mark_up(self) -> None:
-        if self._down:
-            self._down = False
-            log.info("Redis takes jobs again")
 
     def status(self) -> QueueStatus:
         return QueueStatus(mode="rq", workers=self._live_worker_count(), queued=self.queue.count)

@@ -7,6 +7,8 @@ for its blocking dequeue).
 
 from __future__ import annotations
 
+import logging
+import time
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,9 +19,37 @@ from revoque.settings import get_settings
 
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
+REDIS_RETRY_AFTER_SECONDS = 5.0  # after a failure, callers leave Redis alone this long
+
+log = logging.getLogger(__name__)
 
 # What a dead, unreachable or overloaded Redis raises; callers that degrade catch exactly these.
 REDIS_DOWN_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+
+
+class RedisOutage:
+    """One caller's view of whether Redis is down. After a failure the caller skips Redis for
+    ``REDIS_RETRY_AFTER_SECONDS`` instead of paying a timeout on every request, and the outage and
+    the recovery are each logged once, not once per request."""
+
+    def __init__(self, failed_message: str, recovered_message: str) -> None:
+        self._failed_message, self._recovered_message = failed_message, recovered_message
+        self._skip_until = 0.0
+        self.down = False
+
+    def skipping(self) -> bool:
+        return time.monotonic() < self._skip_until
+
+    def failed(self, reason: object) -> None:
+        self._skip_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
+        if not self.down:
+            self.down = True
+            log.warning("%s: %s", self._failed_message, reason)
+
+    def recovered(self) -> None:
+        if self.down:
+            self.down = False
+            log.info(self._recovered_message)
 
 
 @lru_cache(maxsize=4)

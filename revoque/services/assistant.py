@@ -26,18 +26,16 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
-import redis
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from revoque.adapters.cache import get_cache
+from revoque.adapters.counters import get_counters
 from revoque.adapters.llm import Llm, LlmMessage, LlmUnavailable, ToolCall, ToolSpec, get_llm
-from revoque.adapters.redis_conn import REDIS_DOWN_ERRORS, redis_client
 from revoque.adapters.search import SearchQuery, SearchUnavailable, SortKey
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError, ValidationError
@@ -273,39 +271,12 @@ def clean_message(text: str) -> str:
     return text
 
 
-class _MemoryCounter:
-    """Fixed one-minute windows in this process (the embedded mode has one web process)."""
-
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str) -> int:
-        with self._lock:
-            if len(self._counts) > 10_000:
-                self._counts.clear()
-            self._counts[key] = self._counts.get(key, 0) + 1
-            return self._counts[key]
-
-
-_memory_counter = _MemoryCounter()
-
-
 def _count_message(conversation: Conversation) -> int:
-    """Messages in this conversation during the current minute, this one included: a Redis
-    counter shared by every backend worker when REDIS_URL is set (in-process if Redis is down).
-    Keyed by the token hash, which unlike the row id is never reused by another database."""
-    settings = get_settings()
-    key = f"assistant:rate:{conversation.token_hash[:32]}:{int(time.time() // 60)}"
-    if settings.redis_url.strip():
-        try:
-            pipe = redis_client().pipeline()
-            pipe.incr(f"{settings.redis_prefix}:{key}")
-            pipe.expire(f"{settings.redis_prefix}:{key}", 120)
-            return int(pipe.execute()[0])
-        except (*REDIS_DOWN_ERRORS, redis.RedisError) as exc:
-            log.warning("Assistant rate counter falls back to memory: %s", exc)
-    return _memory_counter.hit(key)
+    """Messages in this conversation during the current minute, this one included: a counter shared
+    by every backend worker when Redis is up (per process while it is not). Keyed by the token hash,
+    which unlike the row id is never reused by another database."""
+    key = f"assistant:{conversation.token_hash[:32]}:{int(time.time() // 60)}"
+    return get_counters().hit(key, 120)
 
 
 def check_rate(conversation: Conversation) -> None:

@@ -379,7 +379,7 @@ def test_the_rate_limit_is_shared_through_redis(monkeypatch):
         assistant.check_rate(conversation)
     with pytest.raises(RateLimited):
         assistant.check_rate(conversation)
-    keys = redis_client().keys(f"{prefix}:assistant:rate:*")
+    keys = redis_client().keys(f"{prefix}:rate:assistant:*")
     assert len(keys) == 1  # one counter per conversation and minute
     assert 0 < redis_client().ttl(keys[0]) <= 120
     redis_client().delete(*keys)

@@ -23,9 +23,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from revoque import jobs
-from revoque.adapters import cache as cache_module
-from revoque.adapters import counters as counters_module
-from revoque.adapters import queue as queue_module
+from revoque.adapters import redis_conn
 from revoque.adapters.queue import RQQueue, get_queue
 from revoque.adapters.redis_conn import redis_client
 from revoque.adapters.search import SearchFilters, SearchQuery
@@ -72,8 +70,7 @@ def store(database, tmp_path, monkeypatch) -> Iterator[Store]:
             smtp_url=f"smtp://127.0.0.1:{smtp_port}",
             meili_url="",
         )
-        for module in (cache_module, counters_module, queue_module):
-            monkeypatch.setattr(module, "REDIS_RETRY_AFTER_SECONDS", BREAKER_SECONDS)
+        monkeypatch.setattr(redis_conn, "REDIS_RETRY_AFTER_SECONDS", BREAKER_SECONDS)
         with session_scope(write=True) as session:
             kitchen = add_category(session, "Kitchen")
             kettle = add_product(session, KETTLE, category=kitchen, variants=[({}, 1_250_000, KETTLE_STOCK)])
@@ -195,8 +192,7 @@ def test_the_store_sells_while_redis_is_down_and_uses_redis_again_when_it_return
 def test_a_frozen_redis_costs_one_timeout_per_adapter_not_one_per_call(store: Store, monkeypatch) -> None:
     """A Redis that accepts connections but never answers: each adapter waits out one socket
     timeout, then leaves Redis alone, so pages and checkout go on at database speed."""
-    for module in (cache_module, counters_module, queue_module):
-        monkeypatch.setattr(module, "REDIS_RETRY_AFTER_SECONDS", HANG_GUARD_SECONDS)
+    monkeypatch.setattr(redis_conn, "REDIS_RETRY_AFTER_SECONDS", HANG_GUARD_SECONDS)
     browse()
     pool = redis_client().connection_pool
     tries: list[str] = []

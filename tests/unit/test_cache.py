@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from revoque.adapters import cache as cache_module
+from revoque.adapters import redis_conn
 from revoque.adapters.cache import MemoryCache, RedisCache
 from revoque.settings import get_settings
 
@@ -160,5 +161,5 @@ def test_redis_cache_retries_redis_after_the_pause(clock: list[float]) -> None:
     assert cache.get("k") is None
     assert cache.get("k") is None  # within the pause: Redis is not asked
     assert client.calls == 1
-    clock[0] += cache_module.REDIS_RETRY_AFTER_SECONDS
+    clock[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
     assert cache.get("k") == "back"
