@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from revoque.components.admin_layout import panel
+
 
 def field_error(errors, name: str) -> rx.Component:
     message = errors.get(name, "")
@@ -126,31 +128,81 @@ def confirm(
     on_confirm,
     testid: str = "confirm",
     danger: bool = True,
+    *,
+    yes_testid: str = "",
+    cancel_label: str = "Cancel",
+    max_width: str = "440px",
 ) -> rx.Component:
     """An action behind "are you sure?": nothing happens until the confirm button is pressed (red
-    for destructive actions)."""
+    for destructive actions). The confirm button's test id is ``yes_testid``, else ``<testid>-yes``."""
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(trigger),
         rx.alert_dialog.content(
             rx.alert_dialog.title(title),
             rx.alert_dialog.description(description, size="2"),
             rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.cancel(rx.button(cancel_label, variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
                     rx.button(
                         confirm_label,
                         color_scheme="red" if danger else "teal",
                         on_click=on_confirm,
-                        data_testid=f"{testid}-yes",
+                        data_testid=yes_testid or f"{testid}-yes",
                     )
                 ),
                 spacing="3",
                 justify="end",
                 margin_top="16px",
             ),
-            max_width="440px",
+            max_width=max_width,
         ),
     )
+
+
+def form_dialog(
+    title,
+    description: str,
+    *fields: rx.Component,
+    on_submit,
+    key,
+    busy,
+    save_testid: str,
+    open_,
+    on_open_change,
+    max_width: str,
+) -> rx.Component:
+    """A form in a dialog, with Cancel and Save. The page state holds whether it is ``open_`` and
+    bumps ``key`` when it loads new values, so the uncontrolled fields mount afresh."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            *([rx.dialog.description(description, size="2", color_scheme="gray")] if description else []),
+            rx.form(
+                rx.vstack(
+                    *fields,
+                    rx.hstack(
+                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                        rx.button("Save", type="submit", loading=busy, data_testid=save_testid),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    padding_top="12px",
+                ),
+                on_submit=on_submit,
+                key=key,
+            ),
+            max_width=max_width,
+        ),
+        open=open_,
+        on_open_change=on_open_change,
+    )
+
+
+def form_panel(title: str, *fields: rx.Component) -> rx.Component:
+    """A panel of form fields, one under the other."""
+    return panel(title, rx.vstack(*fields, spacing="3", width="100%"))
 
 
 def move_buttons(label, on_up, on_down, first, last) -> rx.Component:
@@ -182,9 +234,13 @@ def move_buttons(label, on_up, on_down, first, last) -> rx.Component:
     )
 
 
-def labelled_filter(text: str, control: rx.Component) -> rx.Component:
+def labelled_filter(text: str, control: rx.Component, **props) -> rx.Component:
     return rx.vstack(
-        rx.text(text, size="1", weight="medium", color_scheme="gray"), control, spacing="1", class_name="admin-filter"
+        rx.text(text, size="1", weight="medium", color_scheme="gray"),
+        control,
+        spacing="1",
+        class_name="admin-filter",
+        **props,
     )
 
 

@@ -244,7 +244,7 @@ def admin_page(
     route: str, title: str, on_load: Callable | list | None = None
 ) -> Callable[[Callable[[], rx.Component]], rx.Component]:
     """Register an admin page in the frame. ``on_load`` must start with the page state's guarded
-    ``load`` (``_admit_page``): the frame shows nothing of the page until that check passes."""
+    ``load`` (``@staff_load``): the frame shows nothing of the page until that check passes."""
     loads = on_load if isinstance(on_load, list) else [on_load] if on_load else []
     access = AdminFrameState.access
 
@@ -291,6 +291,17 @@ def panel(title: str, *children: rx.Component, action: rx.Component | None = Non
     )
 
 
+def color_badge(text, code, colors: dict[str, str], default: str = "gray", **props) -> rx.Component:
+    """A status as a pill, coloured by its ``code`` (``colors``: code → Radix colour)."""
+    props = {"variant": "soft", "radius": "full", **props}
+    return rx.badge(text, color_scheme=rx.match(code, *colors.items(), default), **props)
+
+
+def back_link(label: str, href: str) -> rx.Component:
+    """ "← All orders": back from one item's page to the list."""
+    return rx.link(rx.hstack(rx.icon("arrow-left", size=14), label, align="center", spacing="1"), href=href, size="2")
+
+
 def empty_note(text: str, icon: str = "inbox") -> rx.Component:
     return rx.center(
         rx.vstack(
@@ -302,6 +313,11 @@ def empty_note(text: str, icon: str = "inbox") -> rx.Component:
         padding="28px 12px",
         width="100%",
     )
+
+
+def missing_note(text: str, icon: str, back_label: str, back_href: str) -> rx.Component:
+    """An item's page when there is no such item: why, and a way back to the list."""
+    return rx.vstack(empty_note(text, icon), rx.link(back_label, href=back_href), align="center", width="100%")
 
 
 def pager(page, pages, total, href_for: Callable) -> rx.Component:

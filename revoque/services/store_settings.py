@@ -1,15 +1,16 @@
-"""The store's settings as admins edit them: contact details, tax (rate, and whether prices include
-it), bank-transfer details, and which payment methods checkout offers.
+"""The store's settings as admins edit them: the store's name, contact details, tax (rate, and
+whether prices include it), bank-transfer details, and which payment methods checkout offers.
 
 They live in the single ``StoreConfig`` row, which checkout, pricing, payments, emails, invoices
 and the assistant read afresh on every quote and order (``pricing.get_store_config``), so a change
 applies to the next cart total and the next order; orders already placed keep the tax rate and
 mode they were priced with (``Order.tax_rate_bp``, ``Order.prices_include_tax``).
 
-The store's name and currency are deployment settings (``STORE_NAME``, ``STORE_CURRENCY``): the
-name is compiled into page titles, and every price in the database is an integer in the currency's
-minor unit, so switching currency at run time would silently reprice the whole catalog. The page
-shows them, with the variable that sets them, but does not edit them.
+The name starts as ``STORE_NAME`` and, once saved here, shows at once in the storefront's header,
+footer, home page and titles, in emails, invoices and the assistant (``store_identity``). The
+currency stays a deployment setting (``STORE_CURRENCY``): every price in the database is an
+integer in the currency's minor unit, so switching currency at run time would silently reprice the
+whole catalog and every order. The page shows it, with the variable that sets it.
 
 Only admins may change settings: the page's guard refuses staff first and ``update_settings``
 checks the actor's role again. Every change is audited with the fields before → after.
@@ -24,7 +25,7 @@ from sqlmodel import Session, select
 
 from revoque.errors import PermissionDenied
 from revoque.models import Role, StoreConfig, User
-from revoque.services import admin_forms, audit, pricing
+from revoque.services import admin_forms, audit, pricing, store_identity
 from revoque.services.admin_forms import Problems
 from revoque.services.money import currency_info, format_money
 from revoque.settings import get_settings
@@ -32,6 +33,7 @@ from revoque.settings import get_settings
 TAX_MODES = {"inclusive": True, "exclusive": False}
 EXAMPLE_PRICE = 1_000_000  # the ₦10,000 item the tax example is worked on
 EDITABLE_FIELDS = [
+    "store_name",
     "contact_email",
     "contact_phone",
     "contact_address",
@@ -51,6 +53,7 @@ ADMIN_ONLY_MESSAGE = "Only an admin can change the store settings."
 class SettingsValues:
     """The form's fields as text and switches (what is stored, or what the admin just typed)."""
 
+    store_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
     contact_address: str = ""
@@ -69,7 +72,6 @@ class SettingsView:
     """Everything the settings page shows: the editable values and the fixed facts beside them."""
 
     values: SettingsValues
-    store_name: str
     currency: str  # "NGN (₦)"
     card_gateway: str  # "Paystack" or "the sandbox gateway (no real money moves)"
     tax_example: str  # "A ₦10,000 item costs ₦10,000, of which ₦698 is VAT."
@@ -78,6 +80,7 @@ class SettingsView:
 
 @dataclass(frozen=True)
 class SettingsInput:
+    store_name: str
     contact_email: str
     contact_phone: str
     contact_address: str
@@ -105,6 +108,7 @@ def tax_example(tax_rate_bp: int, prices_include_tax: bool, currency: str) -> st
 
 def _values(config: StoreConfig) -> SettingsValues:
     return SettingsValues(
+        store_name=store_identity.name_of(config),
         contact_email=config.contact_email,
         contact_phone=config.contact_phone,
         contact_address=config.contact_address,
@@ -126,7 +130,6 @@ def settings_view(session: Session) -> SettingsView:
     moment = pricing.as_utc(config.updated_at)
     return SettingsView(
         values=_values(config),
-        store_name=settings.store_name,
         currency=f"{info.code} ({info.symbol.strip()})",
         card_gateway="Paystack" if settings.paystack_secret_key else "the sandbox gateway (no real money moves)",
         tax_example=tax_example(config.tax_rate_bp, config.prices_include_tax, settings.store_currency),
@@ -138,6 +141,7 @@ def values_from(form: dict) -> SettingsValues:
     """What the admin typed, so a refused form comes back as they left it."""
     mode = admin_forms.text(form, "tax_mode")
     return SettingsValues(
+        store_name=admin_forms.text(form, "store_name"),
         contact_email=admin_forms.text(form, "contact_email"),
         contact_phone=admin_forms.text(form, "contact_phone"),
         contact_address=admin_forms.text(form, "contact_address"),
@@ -150,6 +154,15 @@ def values_from(form: dict) -> SettingsValues:
         bank_account_name=admin_forms.text(form, "bank_account_name"),
         bank_account_number=admin_forms.text(form, "bank_account_number"),
     )
+
+
+def _store_name(problems: Problems, value: str) -> str:
+    name = " ".join(value.split())
+    if not name:
+        problems.add("store_name", "Give the store a name: shoppers see it on every page and email.")
+    elif len(name) > store_identity.MAX_NAME:
+        problems.add("store_name", f"Keep the name to {store_identity.MAX_NAME} characters or fewer.")
+    return name
 
 
 def _phone(problems: Problems, value: str) -> str:
@@ -176,6 +189,7 @@ def parse_settings_form(form: dict, currency: str | None = None) -> SettingsInpu
     """The form as ``SettingsInput``, or ``FormInvalid`` naming every field that is wrong."""
     currency = currency or get_settings().store_currency
     problems = Problems()
+    store_name = _store_name(problems, admin_forms.text(form, "store_name"))
     contact_email = admin_forms.email(problems, "contact_email", admin_forms.text(form, "contact_email"), "Email")
     contact_phone = _phone(problems, admin_forms.text(form, "contact_phone"))
     contact_address = admin_forms.optional(
@@ -207,6 +221,7 @@ def parse_settings_form(form: dict, currency: str | None = None) -> SettingsInpu
                 problems.add(name, f"Bank transfer is on, so shoppers need the {label}.")
     problems.raise_if_any()
     return SettingsInput(
+        store_name=store_name,
         contact_email=contact_email,
         contact_phone=contact_phone,
         contact_address=contact_address,
@@ -231,8 +246,10 @@ def update_settings(session: Session, actor: User, data: SettingsInput) -> Store
     before = audit.snapshot(config, EDITABLE_FIELDS)
     for name in EDITABLE_FIELDS:
         setattr(config, name, getattr(data, name))
+    config.store_name = store_identity.stored_name(data.store_name)
     session.add(config)
     session.flush()
+    store_identity.invalidate_store_name(session)
     audit.record(
         session, actor, "settings.update", config, before, audit.snapshot(config, EDITABLE_FIELDS), "Store settings"
     )

@@ -1,8 +1,8 @@
-"""The admin's store pages in Chromium: an admin creates a coupon (after the form names a mistake),
-a shopper in another browser applies it at checkout and places an order with the discount, and the
-coupon list then counts the use; the admin saves the store settings, and the delivery, content,
-outbox and conversation pages open with their data (screenshots of each, and of the coupon form
-on a phone)."""
+"""The admin's store pages in Chromium: an admin creates a coupon (after the form names a mistake), a
+shopper in another browser applies it at checkout and places an order with the discount, and the
+coupon list then counts the use; the admin renames the store in the settings and the storefront
+wears the new name at once, and the delivery, content, outbox and conversation pages open with their
+data (screenshots of each, and of the coupon form on a phone)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,20 @@ def _create_coupon(page: Page, shot) -> None:
     shot(page, "coupon-saved")
 
 
+def _rename(page: Page, url: str, name: str) -> None:
+    open_page(page, f"{url}/admin/settings")
+    page.locator("#field-store_name").fill(name)
+    page.get_by_test_id("save-settings").click()
+    expect(page.get_by_text("Settings saved. New carts and orders use them now.")).to_be_visible()
+
+
+def _the_storefront_wears_the_name(page: Page, url: str, name: str) -> None:
+    open_page(page, f"{url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Shop {name}")
+    expect(page.get_by_text(f"© {name}. Prices in")).to_be_visible()
+    expect(page).to_have_title(f"Home · {name}")
+
+
 def test_an_admin_creates_a_coupon_that_a_shopper_uses_and_saves_settings(
     page: Page, browser: Browser, store, store_db, shot
 ):
@@ -92,6 +106,7 @@ def test_an_admin_creates_a_coupon_that_a_shopper_uses_and_saves_settings(
     expect(page).to_have_url(re.compile(r"/admin/settings/?$"))
     expect(page.get_by_test_id("setting-currency")).to_have_text("NGN (₦)")
     expect(page.get_by_test_id("tax-example")).to_contain_text("of which")
+    page.locator("#field-store_name").fill("Lagos Looms")
     page.locator("#field-contact_phone").fill("+234 701 000 0000")
     page.get_by_test_id("save-settings").click()
     expect(page.get_by_text("Settings saved. New carts and orders use them now.")).to_be_visible()
@@ -100,6 +115,11 @@ def test_an_admin_creates_a_coupon_that_a_shopper_uses_and_saves_settings(
     assert store_db.get(StoreConfig, 1).contact_phone == "+234 701 000 0000"
     actions = store_db.exec(select(AuditEntry.action).where(AuditEntry.actor_email == ADMIN)).all()
     assert sorted(actions) == ["coupon.create", "settings.update"]
+    try:
+        _the_storefront_wears_the_name(page, store.url, "Lagos Looms")
+    finally:
+        _rename(page, store.url, "Revoque")  # the other tests share this store
+    _the_storefront_wears_the_name(page, store.url, "Revoque")
     assert store_db.exec(select(Coupon).where(Coupon.code == "E2E15")).one().usage_limit == 5
 
     _a_conversation(store_db)

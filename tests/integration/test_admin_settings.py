@@ -11,7 +11,17 @@ from revoque.db import session_scope
 from revoque.errors import PermissionDenied
 from revoque.models import AuditEntry, Cart, CartLine, Order, Role, StoreConfig
 from revoque.pages.admin.settings import AdminSettingsState
-from revoque.services import carts, checkout, pricing, shipping, store_settings
+from revoque.services import (
+    assistant,
+    carts,
+    checkout,
+    emails,
+    orders,
+    pricing,
+    shipping,
+    store_identity,
+    store_settings,
+)
 from revoque.services.accounts import AddressInput
 from revoque.services.admin_forms import FormInvalid
 from revoque.services.checkout import CheckoutDetails
@@ -20,6 +30,7 @@ from tests.factories import add_product, variants_of
 from tests.support.admin import add_user, event_text, frame, page_state, run, token_for
 
 FORM = {
+    "store_name": "Revoque",
     "contact_email": " Hello@Shop.NG ",
     "contact_phone": "+234 803 123 4567",
     "contact_address": "12 Admiralty Way, Lekki",
@@ -191,7 +202,7 @@ def test_the_settings_page_is_for_admins_only(variant_id):
     staff = page_state(AdminSettingsState, token_for(Role.STAFF.value), URL)
     assert run(AdminSettingsState.load, staff) is None
     assert frame(staff).access == "admin_only"
-    assert (staff.loaded, staff.store_name, staff.tax_example) == (False, "", "")
+    assert (staff.loaded, staff.values.store_name, staff.tax_example) == (False, "", "")
     assert ADMIN_ONLY_MESSAGE in event_text(run(AdminSettingsState.save, staff, form()))
     with session_scope() as session:
         assert session.get(StoreConfig, pricing.STORE_CONFIG_ID).tax_rate_bp == 750
@@ -208,3 +219,30 @@ def test_the_settings_page_is_for_admins_only(variant_id):
     assert "Settings saved" in event_text(run(AdminSettingsState.save, admin, form()))
     assert admin.errors == {} and admin.values.tax_rate == "10"
     assert admin.tax_example == "A ₦10,000 item costs ₦11,000: ₦10,000 plus ₦1,000 VAT."
+
+
+def test_a_renamed_store_shows_its_new_name_at_once_and_a_blank_name_is_refused(variant_id):
+    admin = user(Role.ADMIN, "boss@example.com")
+    assert problems(store_name="  ") == {
+        "store_name": "Give the store a name: shoppers see it on every page and email."
+    }
+    assert "store_name" in problems(store_name="x" * 61)
+    with session_scope() as session:
+        assert store_identity.store_name(session) == "Revoque"  # STORE_NAME until an admin renames it (and cached)
+    save(admin, store_name="  Lagos   Looms ")
+    order = place(new_cart(variant_id), "bank_transfer")
+    with session_scope() as session:
+        assert store_identity.store_name(session) == "Lagos Looms"
+        config = pricing.get_store_config(session)
+        [entry] = session.exec(select(AuditEntry)).all()
+        confirmation = emails.render_order_confirmation(session.get(Order, order.id), [], config)
+        timeline = orders.order_timeline(session, order.id, customer_view=True)
+    assert (entry.before["store_name"], entry.after["store_name"]) == ("", "Lagos Looms")
+    assert confirmation.subject.startswith("Your Lagos Looms order") and "Lagos Looms" in confirmation.html
+    assert {event.actor for event in timeline} <= {"You", "Lagos Looms"}
+    assert "You are the shopping assistant of Lagos Looms" in assistant.system_prompt("Lagos Looms")
+
+    save(admin, store_name="Revoque")  # back to the deployment's name: stored as "follow STORE_NAME"
+    with session_scope() as session:
+        assert pricing.get_store_config(session).store_name == ""
+        assert store_identity.store_name(session) == "Revoque"

@@ -10,13 +10,15 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from revoque.components.admin_forms import form_dialog
 from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_table import row_list
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
 from revoque.models import User
 from revoque.services import catalog_admin
 from revoque.services.catalog_admin import BrandRow, CategoryNode, CollectionRow, MemberRow
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminPageState, in_write_session, staff_event, staff_load
 from revoque.state.listing import int_param
 
 ROUTE = "/admin/catalog"
@@ -37,11 +39,6 @@ DIALOG_TITLES = {
 def catalog_href(tab: str, **params) -> str:
     query = urlencode({"tab": tab, **{k: v for k, v in params.items() if v}})
     return f"{ROUTE}?{query}"
-
-
-def _write(change, actor: User, *args):
-    with session_scope(write=True) as session:
-        return change(session, actor, *args)
 
 
 class CatalogState(AdminPageState, rx.State):
@@ -111,13 +108,9 @@ class CatalogState(AdminPageState, rx.State):
             result = await asyncio.to_thread(_read, catalog_admin.list_brands, page)
             self.brands, self.total, self.page, self.pages = result.items, result.total, result.page, result.pages
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         self.dialog, self.picks, self.pick_query = "", [], ""
         await self._refresh()
         self.loaded = True
@@ -127,7 +120,7 @@ class CatalogState(AdminPageState, rx.State):
         """Make one change as ``actor`` (already admitted), reload the tab and say how it went."""
         self.busy = True
         try:
-            await asyncio.to_thread(_write, change, actor, *args)
+            await asyncio.to_thread(in_write_session, change, actor, *args)
         except RevoqueError as exc:
             return rx.toast.error(str(exc))
         finally:
@@ -138,12 +131,8 @@ class CatalogState(AdminPageState, rx.State):
 
     # --- categories --------------------------------------------------------------------------------
 
-    @rx.event
-    async def add_category(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def add_category(self, actor: User, form: dict):
         name = str(form.get("name", ""))
         parent = str(form.get("parent", TOP))
         parent_id = int(parent) if parent.isdigit() else None
@@ -151,22 +140,14 @@ class CatalogState(AdminPageState, rx.State):
             actor, f"Category “{name.strip()}” added.", catalog_admin.add_category, name, parent_id
         )
 
-    @rx.event
-    async def move_category(self, category_id: int, offset: int):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def move_category(self, actor: User, category_id: int, offset: int):
         return await self._apply(actor, "Order saved.", catalog_admin.reorder_category, int(category_id), int(offset))
 
     # --- the shared rename / move dialog -------------------------------------------------------------
 
-    @rx.event
+    @staff_event
     async def open_dialog(self, kind: str, target_id: int):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if kind not in DIALOG_TITLES:
             return None
         target_id = int(target_id)
@@ -182,22 +163,14 @@ class CatalogState(AdminPageState, rx.State):
         self.dialog, self.dialog_target, self.dialog_name, self.dialog_parent = kind, target_id, name, parent
         return None
 
-    @rx.event
+    @staff_event
     async def close_dialog(self, open_: bool = False):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if not open_:
             self.dialog = ""
         return None
 
-    @rx.event
-    async def submit_dialog(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def submit_dialog(self, actor: User, form: dict):
         target, name = self.dialog_target, str(form.get("name", ""))
         if self.dialog == "rename_category":
             return await self._apply(actor, "Category renamed.", catalog_admin.rename_category, target, name)
@@ -214,35 +187,23 @@ class CatalogState(AdminPageState, rx.State):
 
     # --- collections -------------------------------------------------------------------------------
 
-    @rx.event
-    async def create_collection(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def create_collection(self, actor: User, form: dict):
         title = str(form.get("title", ""))
         return await self._apply(
             actor, f"Collection “{title.strip()}” created.", catalog_admin.create_collection, title
         )
 
-    @rx.event
+    @staff_event
     async def find_products(self, form: dict):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.pick_query = str(form.get("q", ""))[:100]
         self.picks = await asyncio.to_thread(_read, catalog_admin.find_products, self.pick_query)
         if not self.picks:
             return rx.toast.info("No product has that title or SKU.")
         return None
 
-    @rx.event
-    async def add_member(self, product_id: int):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def add_member(self, actor: User, product_id: int):
         if not self.collection_id:
             return None
         self.picks = [p for p in self.picks if p.id != int(product_id)]
@@ -251,12 +212,8 @@ class CatalogState(AdminPageState, rx.State):
             actor, "Added to the collection.", catalog_admin.add_to_collection, self.collection_id, ids
         )
 
-    @rx.event
-    async def remove_member(self, product_id: int):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def remove_member(self, actor: User, product_id: int):
         if not self.collection_id:
             return None
         ids = [int(product_id)]
@@ -266,12 +223,8 @@ class CatalogState(AdminPageState, rx.State):
 
     # --- brands ------------------------------------------------------------------------------------
 
-    @rx.event
-    async def create_brand(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def create_brand(self, actor: User, form: dict):
         name = str(form.get("name", ""))
         return await self._apply(actor, f"Brand “{name.strip()}” created.", catalog_admin.create_brand, name)
 
@@ -389,10 +342,8 @@ def _categories() -> rx.Component:
         ),
         panel(
             "Category tree",
-            rx.cond(
-                state.nodes.length() > 0,
-                rx.vstack(rx.foreach(state.nodes, _category_row), spacing="0", width="100%"),
-                empty_note("No categories yet. Add the first one above.", "folder-tree"),
+            row_list(
+                state.nodes, _category_row, empty_note("No categories yet. Add the first one above.", "folder-tree")
             ),
         ),
         spacing="4",
@@ -506,11 +457,7 @@ def _collections() -> rx.Component:
             ),
             panel(
                 "Collections",
-                rx.cond(
-                    state.collections.length() > 0,
-                    rx.vstack(rx.foreach(state.collections, _collection_row), spacing="0", width="100%"),
-                    empty_note("No collections yet.", "layers"),
-                ),
+                row_list(state.collections, _collection_row, empty_note("No collections yet.", "layers")),
             ),
             spacing="4",
             width="100%",
@@ -577,45 +524,33 @@ def _brands() -> rx.Component:
 
 def _dialog() -> rx.Component:
     state = CatalogState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(state.dialog_title),
-            rx.form(
-                rx.vstack(
-                    rx.cond(
-                        state.dialog == "move_category",
-                        rx.vstack(
-                            rx.text(f"Move “{state.dialog_name}” and everything in it under:", size="2"),
-                            _parent_select("parent", state.parent_choices, state.dialog_parent),
-                            spacing="2",
-                            width="100%",
-                        ),
-                        rx.input(
-                            name="name",
-                            default_value=state.dialog_name,
-                            required=True,
-                            auto_focus=True,
-                            aria_label="New name",
-                            data_testid="dialog-name",
-                        ),
-                    ),
-                    rx.hstack(
-                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                        rx.button("Save", type="submit", loading=state.busy, data_testid="dialog-save"),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    padding_top="12px",
-                ),
-                on_submit=state.submit_dialog,
-                key=f"{state.dialog}-{state.dialog_target}",
+    return form_dialog(
+        state.dialog_title,
+        "",
+        rx.cond(
+            state.dialog == "move_category",
+            rx.vstack(
+                rx.text(f"Move “{state.dialog_name}” and everything in it under:", size="2"),
+                _parent_select("parent", state.parent_choices, state.dialog_parent),
+                spacing="2",
+                width="100%",
             ),
-            max_width="460px",
+            rx.input(
+                name="name",
+                default_value=state.dialog_name,
+                required=True,
+                auto_focus=True,
+                aria_label="New name",
+                data_testid="dialog-name",
+            ),
         ),
-        open=state.dialog != "",
+        on_submit=state.submit_dialog,
+        key=f"{state.dialog}-{state.dialog_target}",
+        busy=state.busy,
+        save_testid="dialog-save",
+        open_=state.dialog != "",
         on_open_change=state.close_dialog,
+        max_width="460px",
     )
 
 

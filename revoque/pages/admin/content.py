@@ -9,15 +9,24 @@ import asyncio
 
 import reflex as rx
 
-from revoque.components.admin_forms import area_field, confirm, move_buttons, select_field, switch_field, text_field
+from revoque.components.admin_forms import (
+    area_field,
+    confirm,
+    form_dialog,
+    move_buttons,
+    select_field,
+    switch_field,
+    text_field,
+)
 from revoque.components.admin_layout import admin_page, empty_note, panel
+from revoque.components.admin_table import row_list
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
 from revoque.models import User
 from revoque.services import content_admin
 from revoque.services.admin_forms import FormInvalid
 from revoque.services.content_admin import FaqFormValues, FaqRow, PolicyFormValues, PolicyRow
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminEditState, staff_event, staff_load
 
 ROUTE = "/admin/content"
 REINDEX_NOTE = "Saved. The assistant's knowledge is being rebuilt with it."
@@ -38,11 +47,6 @@ def _read(reader, item_id: int):
         return reader(session, item_id)
 
 
-def _change(change, *args):
-    with session_scope(write=True) as session:
-        return change(session, *args)
-
-
 def _save_faq(actor: User, faq_id: int, form: dict) -> None:
     data = content_admin.parse_faq_form(form)
     with session_scope(write=True) as session:
@@ -58,13 +62,12 @@ def _save_policy(actor: User, policy_id: int, form: dict) -> None:
         content_admin.update_policy(session, actor, policy_id, data)
 
 
-class AdminContentState(AdminPageState, rx.State):
+class AdminContentState(AdminEditState, rx.State):
     faqs: list[FaqRow] = []
     policies: list[PolicyRow] = []
     topics: list[str] = []
     passages: int = 0
     loaded: bool = False
-    busy: bool = False
     faq_open: bool = False
     faq: FaqFormValues = FaqFormValues()
     faq_errors: dict[str, str] = {}
@@ -76,13 +79,9 @@ class AdminContentState(AdminPageState, rx.State):
     async def _refresh(self) -> None:
         self.faqs, self.policies, self.topics, self.passages = await asyncio.to_thread(_overview)
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         await self._refresh()
         self.faq_open = self.policy_open = False
         self.loaded = True
@@ -90,22 +89,14 @@ class AdminContentState(AdminPageState, rx.State):
 
     # --- FAQs
 
-    @rx.event
+    @staff_event
     async def start_new_faq(self):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.faq, self.faq_errors, self.faq_open = FaqFormValues(), {}, True
         self.form_version += 1
         return None
 
-    @rx.event
+    @staff_event
     async def start_edit_faq(self, faq_id: int):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         try:
             self.faq = await asyncio.to_thread(_read, content_admin.faq_form_values, int(faq_id))
         except NotFound as exc:
@@ -115,21 +106,13 @@ class AdminContentState(AdminPageState, rx.State):
         self.form_version += 1
         return None
 
-    @rx.event
+    @staff_event
     async def set_faq_open(self, open_: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.faq_open = bool(open_)
         return None
 
-    @rx.event
-    async def save_faq(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def save_faq(self, actor: User, form: dict):
         faq_id = self.faq.id
         self.busy = True
         try:
@@ -145,44 +128,21 @@ class AdminContentState(AdminPageState, rx.State):
         await self._refresh()
         return rx.toast.success(REINDEX_NOTE)
 
-    async def _run(self, actor: User, success: str, change, *args):
-        self.busy = True
-        try:
-            await asyncio.to_thread(_change, change, actor, *args)
-        except RevoqueError as exc:
-            await self._refresh()
-            return rx.toast.error(str(exc))
-        finally:
-            self.busy = False
-        await self._refresh()
-        return rx.toast.success(success) if success else None
+    @staff_event
+    async def delete_faq(self, actor: User, faq_id: int):
+        deleted = "FAQ deleted. The assistant no longer quotes it."
+        return await self._make_change(actor, deleted, content_admin.delete_faq, int(faq_id), refresh_on_error=True)
 
-    @rx.event
-    async def delete_faq(self, faq_id: int):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        return await self._run(
-            actor, "FAQ deleted. The assistant no longer quotes it.", content_admin.delete_faq, int(faq_id)
+    @staff_event
+    async def move_faq(self, actor: User, faq_id: int, direction: str):
+        return await self._make_change(
+            actor, "", content_admin.move_faq, int(faq_id), str(direction), refresh_on_error=True
         )
-
-    @rx.event
-    async def move_faq(self, faq_id: int, direction: str):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        return await self._run(actor, "", content_admin.move_faq, int(faq_id), str(direction))
 
     # --- policies
 
-    @rx.event
+    @staff_event
     async def start_edit_policy(self, policy_id: int):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         try:
             self.policy = await asyncio.to_thread(_read, content_admin.policy_form_values, int(policy_id))
         except NotFound as exc:
@@ -192,21 +152,13 @@ class AdminContentState(AdminPageState, rx.State):
         self.form_version += 1
         return None
 
-    @rx.event
+    @staff_event
     async def set_policy_open(self, open_: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.policy_open = bool(open_)
         return None
 
-    @rx.event
-    async def save_policy(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def save_policy(self, actor: User, form: dict):
         policy_id, slug = self.policy.id, self.policy.slug
         if not policy_id:
             return rx.toast.error("Choose a policy to edit first.")
@@ -278,39 +230,20 @@ def _faq_row(faq: FaqRow) -> rx.Component:
 
 def _faq_dialog() -> rx.Component:
     state, errors = AdminContentState, AdminContentState.faq_errors
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(state.faq.id > 0, "Edit FAQ", "New FAQ")),
-            rx.dialog.description(
-                "The assistant quotes the answer when a shopper asks something close to the question.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.form(
-                rx.vstack(
-                    text_field(
-                        "Question", "question", state.faq.question, errors, placeholder="How long does delivery take?"
-                    ),
-                    area_field("Answer", "answer", state.faq.answer, errors, rows="6"),
-                    select_field("Topic", "topic", state.faq.topic, state.topics, errors),
-                    switch_field("Shown", "active", state.faq.active, errors, hint="Hidden FAQs are not quoted."),
-                    rx.hstack(
-                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                        rx.button("Save", type="submit", loading=state.busy, data_testid="save-faq"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    padding_top="12px",
-                ),
-                on_submit=AdminContentState.save_faq,
-                key=state.form_version,
-            ),
-            max_width="560px",
-        ),
-        open=state.faq_open,
-        on_open_change=AdminContentState.set_faq_open,
+    return form_dialog(
+        rx.cond(state.faq.id > 0, "Edit FAQ", "New FAQ"),
+        "The assistant quotes the answer when a shopper asks something close to the question.",
+        text_field("Question", "question", state.faq.question, errors, placeholder="How long does delivery take?"),
+        area_field("Answer", "answer", state.faq.answer, errors, rows="6"),
+        select_field("Topic", "topic", state.faq.topic, state.topics, errors),
+        switch_field("Shown", "active", state.faq.active, errors, hint="Hidden FAQs are not quoted."),
+        on_submit=state.save_faq,
+        key=state.form_version,
+        busy=state.busy,
+        save_testid="save-faq",
+        open_=state.faq_open,
+        on_open_change=state.set_faq_open,
+        max_width="560px",
     )
 
 
@@ -348,35 +281,18 @@ def _policy_row(policy: PolicyRow) -> rx.Component:
 
 def _policy_dialog() -> rx.Component:
     state, errors = AdminContentState, AdminContentState.policy_errors
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Edit policy"),
-            rx.dialog.description(
-                "Separate paragraphs with a blank line: each paragraph is a passage the assistant can quote.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.form(
-                rx.vstack(
-                    text_field("Title", "title", state.policy.title, errors),
-                    area_field("Text", "body", state.policy.body, errors, rows="14"),
-                    rx.hstack(
-                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                        rx.button("Save", type="submit", loading=state.busy, data_testid="save-policy"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    padding_top="12px",
-                ),
-                on_submit=AdminContentState.save_policy,
-                key=state.form_version,
-            ),
-            max_width="720px",
-        ),
-        open=state.policy_open,
-        on_open_change=AdminContentState.set_policy_open,
+    return form_dialog(
+        "Edit policy",
+        "Separate paragraphs with a blank line: each paragraph is a passage the assistant can quote.",
+        text_field("Title", "title", state.policy.title, errors),
+        area_field("Text", "body", state.policy.body, errors, rows="14"),
+        on_submit=state.save_policy,
+        key=state.form_version,
+        busy=state.busy,
+        save_testid="save-policy",
+        open_=state.policy_open,
+        on_open_change=state.set_policy_open,
+        max_width="720px",
     )
 
 
@@ -393,20 +309,16 @@ def _body() -> rx.Component:
         ),
         panel(
             "FAQs",
-            rx.cond(
-                state.faqs.length() > 0,
-                rx.vstack(rx.foreach(state.faqs, _faq_row), spacing="0", width="100%"),
+            row_list(
+                state.faqs,
+                _faq_row,
                 empty_note("No FAQs yet. Add the questions shoppers ask most.", "message-circle-question"),
             ),
             action=rx.button(rx.icon("plus", size=16), "New FAQ", on_click=state.start_new_faq, data_testid="new-faq"),
         ),
         panel(
             "Policies",
-            rx.cond(
-                state.policies.length() > 0,
-                rx.vstack(rx.foreach(state.policies, _policy_row), spacing="0", width="100%"),
-                empty_note("No policy pages yet.", "file-text"),
-            ),
+            row_list(state.policies, _policy_row, empty_note("No policy pages yet.", "file-text")),
         ),
         _faq_dialog(),
         _policy_dialog(),

@@ -11,16 +11,16 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from revoque.components.admin_forms import labelled_filter
-from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_layout import admin_page, back_link, color_badge, empty_note, panel
+from revoque.components.admin_table import ANY, filter_form, filter_select, loading, paged_table
 from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.services import conversation_admin
 from revoque.services.conversation_admin import ConversationRow, ConversationView, MessageRow, SourceView
-from revoque.state.admin import AccessRefused, AdminPageState
-from revoque.state.listing import int_param
+from revoque.state.admin import AdminListState, AdminPageState, filtered_redirect, staff_event, staff_load
 
 ROUTE = "/admin/conversations"
-ANY = "any"
+WHO = [("customer", "Signed-in shoppers"), ("guest", "Guests")]
 ENGINE_COLORS = {"basic": "gray", "gemini": "indigo"}
 
 
@@ -36,36 +36,26 @@ def _list(params: dict, page: int) -> tuple[conversation_admin.ConversationPage,
 
 
 def engine_badge(engine, **props) -> rx.Component:
-    return rx.badge(
-        engine, color_scheme=rx.match(engine, *ENGINE_COLORS.items(), "teal"), variant="soft", radius="full", **props
-    )
+    return color_badge(engine, engine, ENGINE_COLORS, "teal", **props)
 
 
-class AdminConversationsState(AdminPageState, rx.State):
+class AdminConversationsState(AdminListState, rx.State):
     rows: list[ConversationRow] = []
     engines: list[str] = []
-    total: int = 0
-    page: int = 1
-    pages: int = 1
     who: str = ANY
     engine: str = ANY
     q: str = ""
-    loaded: bool = False
 
     @rx.var
     def query(self) -> str:
         return conversations_query(self.who, self.engine, self.q)
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
-        params = dict(self.router.url.query_parameters)
-        result, self.engines = await asyncio.to_thread(_list, params, int_param(params.get("page"), 1))
-        self.rows, self.total, self.page, self.pages = result.items, result.total, result.page, result.pages
+        params = self._url_params()
+        result, self.engines = await asyncio.to_thread(_list, params, self._requested_page())
+        self.rows = self._take_page(result)
         filters = conversation_admin.parse_filters(params)
         self.who, self.engine, self.q = filters.who or ANY, filters.engine or ANY, filters.q
         if self.engine != ANY and self.engine not in self.engines:
@@ -73,62 +63,25 @@ class AdminConversationsState(AdminPageState, rx.State):
         self.loaded = True
         return None
 
-    @rx.event
+    @staff_event
     async def apply_filters(self, form: dict):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         query = conversations_query(str(form.get("who", "")), str(form.get("engine", "")), str(form.get("q", "")))
-        return rx.redirect(f"{ROUTE}?{query}" if query else ROUTE)
+        return filtered_redirect(ROUTE, query)
 
 
 def _filters() -> rx.Component:
     state = AdminConversationsState
-    return rx.form(
-        rx.flex(
-            labelled_filter(
-                "Words in a message",
-                rx.input(name="q", default_value=state.q, placeholder="delivery", type="search", width="100%"),
-            ),
-            labelled_filter(
-                "Who",
-                rx.select.root(
-                    rx.select.trigger(width="100%"),
-                    rx.select.content(
-                        rx.select.item("Anyone", value=ANY),
-                        rx.select.item("Signed-in shoppers", value="customer"),
-                        rx.select.item("Guests", value="guest"),
-                    ),
-                    name="who",
-                    default_value=state.who,
-                ),
-            ),
-            labelled_filter(
-                "Engine",
-                rx.select.root(
-                    rx.select.trigger(width="100%"),
-                    rx.select.content(
-                        rx.select.item("Any engine", value=ANY),
-                        rx.foreach(state.engines, lambda e: rx.select.item(e, value=e)),
-                    ),
-                    name="engine",
-                    default_value=state.engine,
-                ),
-            ),
-            rx.hstack(
-                rx.button(rx.icon("filter", size=16), "Filter", type="submit"),
-                rx.link(rx.button("Clear", variant="soft", color_scheme="gray", type="button"), href=ROUTE),
-                spacing="2",
-            ),
-            spacing="3",
-            align="end",
-            wrap="wrap",
-            width="100%",
+    engines = rx.foreach(state.engines, lambda engine: rx.select.item(engine, value=engine))
+    return filter_form(
+        labelled_filter(
+            "Words in a message",
+            rx.input(name="q", default_value=state.q, placeholder="delivery", type="search", width="100%"),
         ),
-        on_submit=AdminConversationsState.apply_filters,
-        width="100%",
+        labelled_filter("Who", filter_select("who", state.who, WHO, "Anyone")),
+        labelled_filter("Engine", filter_select("engine", state.engine, engines, "Any engine")),
+        on_submit=state.apply_filters,
         key=state.query,
+        route=ROUTE,
     )
 
 
@@ -163,50 +116,16 @@ def _row(row: ConversationRow) -> rx.Component:
     )
 
 
-def _table() -> rx.Component:
-    state = AdminConversationsState
-    headers = [("Last message (UTC)", "left"), ("Who", "left"), ("First question", "left"), ("Messages", "right")]
-    return rx.cond(
-        state.total > 0,
-        rx.vstack(
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[rx.table.column_header_cell(h, text_align=a) for h, a in headers],
-                            rx.table.column_header_cell("Engine"),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(state.rows, _row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
-            pager(
-                state.page,
-                state.pages,
-                state.total,
-                lambda p: rx.cond(state.query != "", f"{ROUTE}?{state.query}&page={p}", f"{ROUTE}?page={p}"),
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        rx.cond(
-            state.query != "",
-            empty_note("No conversations match these filters.", "message-square-x"),
-            empty_note("Nobody has talked to the assistant yet.", "message-square"),
-        ),
-    )
-
-
 @admin_page(route=ROUTE, title="Assistant conversations", on_load=AdminConversationsState.load)
 def conversations_page() -> rx.Component:
     state = AdminConversationsState
+    headers = ["Last message (UTC)", "Who", "First question", ("Messages", "right"), "Engine"]
+    no_match = empty_note("No conversations match these filters.", "message-square-x")
+    none_yet = empty_note("Nobody has talked to the assistant yet.", "message-square")
+    table = paged_table(state, ROUTE, headers, _row, no_match, none_yet=none_yet)
     return rx.vstack(
-        panel("Filter", rx.cond(state.loaded, _filters(), rx.skeleton(rx.box(height="58px")))),
-        panel("Conversations", rx.cond(state.loaded, _table(), rx.skeleton(rx.box(height="240px", width="100%")))),
+        panel("Filter", loading(state.loaded, _filters(), "58px")),
+        panel("Conversations", loading(state.loaded, table)),
         spacing="4",
         width="100%",
     )
@@ -225,13 +144,9 @@ class AdminConversationState(AdminPageState, rx.State):
     not_found: bool = False
     loaded: bool = False
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         key = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         try:
             if not key.isdigit():
@@ -301,11 +216,7 @@ def _message(message: MessageRow) -> rx.Component:
 
 def _detail(conversation) -> rx.Component:
     return rx.vstack(
-        rx.link(
-            rx.hstack(rx.icon("arrow-left", size=14), "All conversations", align="center", spacing="1"),
-            href=ROUTE,
-            size="2",
-        ),
+        back_link("All conversations", ROUTE),
         rx.hstack(
             _who(conversation.who, conversation.email, conversation.signed_in),
             rx.text(f"Started {conversation.started_text}", size="2", color_scheme="gray"),
@@ -330,12 +241,5 @@ def _detail(conversation) -> rx.Component:
 @admin_page(route=f"{ROUTE}/[conversation_id]", title="Conversation", on_load=AdminConversationState.load)
 def conversation_page() -> rx.Component:
     state = AdminConversationState
-    return rx.cond(
-        state.loaded,
-        rx.cond(
-            state.not_found,
-            empty_note("There is no such conversation.", "message-square-x"),
-            _detail(state.conversation),
-        ),
-        rx.skeleton(rx.box(height="420px", width="100%")),
-    )
+    missing = empty_note("There is no such conversation.", "message-square-x")
+    return loading(state.loaded, rx.cond(state.not_found, missing, _detail(state.conversation)), "420px")

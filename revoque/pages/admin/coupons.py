@@ -19,7 +19,16 @@ from revoque.components.admin_forms import (
     switch_field,
     text_field,
 )
-from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_layout import admin_page, back_link, color_badge, empty_note, missing_note, panel
+from revoque.components.admin_table import (
+    ANY,
+    actions_header,
+    filter_form,
+    filter_select,
+    loading,
+    paged_table,
+    row_list,
+)
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
 from revoque.models import User
@@ -28,12 +37,11 @@ from revoque.services.admin_forms import FormInvalid
 from revoque.services.coupon_admin import KIND_LABELS, CouponFormValues, CouponRow, UseRow
 from revoque.services.money import currency_info
 from revoque.settings import get_settings
-from revoque.state.admin import AccessRefused, AdminPageState
-from revoque.state.listing import int_param
+from revoque.state.admin import AdminListState, AdminPageState, filtered_redirect, staff_event, staff_load
 
 ROUTE = "/admin/coupons"
 NEW = "new"
-ANY = "any"
+SWITCHED = [("on", "On"), ("off", "Off")]
 STATUS_COLORS = {"live": "green", "scheduled": "blue", "expired": "gray", "used_up": "amber", "off": "gray"}
 
 
@@ -55,14 +63,10 @@ def _set_active(actor: User, coupon_id: int, active: bool) -> str:
 # --- the list ------------------------------------------------------------------------------------
 
 
-class AdminCouponsState(AdminPageState, rx.State):
+class AdminCouponsState(AdminListState, rx.State):
     rows: list[CouponRow] = []
-    total: int = 0
-    page: int = 1
-    pages: int = 1
     q: str = ""
     state_filter: str = ANY
-    loaded: bool = False
     busy: bool = False
 
     @rx.var
@@ -70,38 +74,24 @@ class AdminCouponsState(AdminPageState, rx.State):
         return coupons_query(self.q, self.state_filter)
 
     async def _refresh(self) -> None:
-        params = dict(self.router.url.query_parameters)
-        result = await asyncio.to_thread(_list, params, int_param(params.get("page"), 1))
-        self.rows, self.total, self.page, self.pages = result.items, result.total, result.page, result.pages
+        params = self._url_params()
+        self.rows = self._take_page(await asyncio.to_thread(_list, params, self._requested_page()))
         filters = coupon_admin.parse_filters(params)
         self.q, self.state_filter = filters.q, filters.state or ANY
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         await self._refresh()
         self.loaded = True
         return None
 
-    @rx.event
+    @staff_event
     async def apply_filters(self, form: dict):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        query = coupons_query(str(form.get("q", "")), str(form.get("state", "")))
-        return rx.redirect(f"{ROUTE}?{query}" if query else ROUTE)
+        return filtered_redirect(ROUTE, coupons_query(str(form.get("q", "")), str(form.get("state", ""))))
 
-    @rx.event
-    async def set_active(self, coupon_id: int, active: bool):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def set_active(self, actor: User, coupon_id: int, active: bool):
         self.busy = True
         try:
             code = await asyncio.to_thread(_set_active, actor, int(coupon_id), bool(active))
@@ -114,45 +104,20 @@ class AdminCouponsState(AdminPageState, rx.State):
 
 
 def status_badge(code, text, **props) -> rx.Component:
-    return rx.badge(
-        text, color_scheme=rx.match(code, *STATUS_COLORS.items(), "gray"), variant="soft", radius="full", **props
-    )
+    return color_badge(text, code, STATUS_COLORS, **props)
 
 
 def _filters() -> rx.Component:
     state = AdminCouponsState
-    return rx.form(
-        rx.flex(
-            labelled_filter(
-                "Code",
-                rx.input(name="q", default_value=state.q, placeholder="WELCOME10", type="search", width="100%"),
-            ),
-            labelled_filter(
-                "Switched",
-                rx.select.root(
-                    rx.select.trigger(width="100%"),
-                    rx.select.content(
-                        rx.select.item("On or off", value=ANY),
-                        rx.select.item("On", value="on"),
-                        rx.select.item("Off", value="off"),
-                    ),
-                    name="state",
-                    default_value=state.state_filter,
-                ),
-            ),
-            rx.hstack(
-                rx.button(rx.icon("filter", size=16), "Filter", type="submit"),
-                rx.link(rx.button("Clear", variant="soft", color_scheme="gray", type="button"), href=ROUTE),
-                spacing="2",
-            ),
-            spacing="3",
-            align="end",
-            wrap="wrap",
-            width="100%",
+    return filter_form(
+        labelled_filter(
+            "Code",
+            rx.input(name="q", default_value=state.q, placeholder="WELCOME10", type="search", width="100%"),
         ),
-        on_submit=AdminCouponsState.apply_filters,
-        width="100%",
-        key=AdminCouponsState.query,
+        labelled_filter("Switched", filter_select("state", state.state_filter, SWITCHED, "On or off")),
+        on_submit=state.apply_filters,
+        key=state.query,
+        route=ROUTE,
     )
 
 
@@ -209,39 +174,13 @@ def _row(row: CouponRow) -> rx.Component:
 
 def _table() -> rx.Component:
     state = AdminCouponsState
-    headers = [("Code", "left"), ("Discount", "left"), ("Rules", "left"), ("Uses", "right"), ("Status", "left")]
-    return rx.cond(
-        state.total > 0,
-        rx.vstack(
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[rx.table.column_header_cell(h, text_align=a) for h, a in headers],
-                            rx.table.column_header_cell(rx.el.span("Actions", class_name="sr-only")),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(state.rows, _row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
-            pager(
-                state.page,
-                state.pages,
-                state.total,
-                lambda p: rx.cond(state.query != "", f"{ROUTE}?{state.query}&page={p}", f"{ROUTE}?page={p}"),
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        rx.cond(
-            state.query != "",
-            empty_note("No coupons match these filters.", "ticket-x"),
-            empty_note("No coupons yet. Create one to offer shoppers a discount.", "ticket-percent"),
-        ),
+    return paged_table(
+        state,
+        ROUTE,
+        ["Code", "Discount", "Rules", ("Uses", "right"), "Status", actions_header()],
+        _row,
+        empty_note("No coupons match these filters.", "ticket-x"),
+        none_yet=empty_note("No coupons yet. Create one to offer shoppers a discount.", "ticket-percent"),
     )
 
 
@@ -251,10 +190,10 @@ def _new_button() -> rx.Component:
 
 @admin_page(route=ROUTE, title="Coupons", on_load=AdminCouponsState.load)
 def coupons_page() -> rx.Component:
-    loading = rx.skeleton(rx.box(height="240px", width="100%"))
+    loaded = AdminCouponsState.loaded
     return rx.vstack(
-        panel("Filter", rx.cond(AdminCouponsState.loaded, _filters(), rx.skeleton(rx.box(height="58px")))),
-        panel("Coupons", rx.cond(AdminCouponsState.loaded, _table(), loading), action=_new_button()),
+        panel("Filter", loading(loaded, _filters(), "58px")),
+        panel("Coupons", loading(loaded, _table()), action=_new_button()),
         spacing="4",
         width="100%",
     )
@@ -301,13 +240,9 @@ class AdminCouponState(AdminPageState, rx.State):
             self.form, self.not_found = CouponFormValues(), True
         self.form_version += 1
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         self.errors, self.is_new = {}, self._is_new_page()
         coupon_id = self._coupon_id()
         if self.is_new:
@@ -320,12 +255,8 @@ class AdminCouponState(AdminPageState, rx.State):
         self.loaded = True
         return None
 
-    @rx.event
-    async def save(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def save(self, actor: User, form: dict):
         coupon_id = None if self._is_new_page() else self._coupon_id()
         if coupon_id is None and not self._is_new_page():
             return rx.toast.error("There is no such coupon. It may have been removed.")
@@ -349,12 +280,8 @@ class AdminCouponState(AdminPageState, rx.State):
         await self._show(saved_id)
         return rx.toast.success("Coupon saved.")
 
-    @rx.event
-    async def set_active(self, active: bool):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def set_active(self, actor: User, active: bool):
         coupon_id = self._coupon_id()
         if coupon_id is None:
             return rx.toast.error("Save the coupon first.")
@@ -492,10 +419,11 @@ def _usage_panel() -> rx.Component:
                 align="baseline",
                 spacing="2",
             ),
-            rx.cond(
-                form.recent_uses.length() > 0,
-                rx.vstack(rx.foreach(form.recent_uses, _use), spacing="0", width="100%", padding_top="8px"),
+            row_list(
+                form.recent_uses,
+                _use,
                 rx.text("Nobody has used this coupon yet.", size="2", color_scheme="gray"),
+                padding_top="8px",
             ),
         ),
         panel(
@@ -532,9 +460,7 @@ def _usage_panel() -> rx.Component:
 def _editor() -> rx.Component:
     state = AdminCouponState
     return rx.vstack(
-        rx.link(
-            rx.hstack(rx.icon("arrow-left", size=14), "All coupons", align="center", spacing="1"), href=ROUTE, size="2"
-        ),
+        back_link("All coupons", ROUTE),
         rx.hstack(
             rx.heading(rx.cond(state.is_new, "New coupon", state.form.code), size="6", data_testid="coupon-heading"),
             rx.cond(~state.is_new, rx.badge(state.form.status_label, variant="soft", radius="full")),
@@ -560,17 +486,6 @@ def _editor() -> rx.Component:
 
 @admin_page(route=f"{ROUTE}/[coupon_id]", title="Coupon", on_load=AdminCouponState.load)
 def coupon_page() -> rx.Component:
-    return rx.cond(
-        AdminCouponState.loaded,
-        rx.cond(
-            AdminCouponState.not_found,
-            rx.vstack(
-                empty_note("There is no such coupon. It may have been removed.", "ticket-x"),
-                rx.link("All coupons", href=ROUTE),
-                align="center",
-                width="100%",
-            ),
-            _editor(),
-        ),
-        rx.skeleton(rx.box(height="420px", width="100%")),
-    )
+    state = AdminCouponState
+    missing = missing_note("There is no such coupon. It may have been removed.", "ticket-x", "All coupons", ROUTE)
+    return loading(state.loaded, rx.cond(state.not_found, missing, _editor()), "420px")

@@ -11,9 +11,12 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_forms import confirm, labelled_filter
+from revoque.components.admin_layout import admin_page, back_link, color_badge, empty_note, panel
+from revoque.components.admin_table import ANY, data_table, filter_form, filter_select, loading, paged_table, row_list
 from revoque.db import session_scope
-from revoque.errors import NotFound, RevoqueError
+from revoque.errors import NotFound
+from revoque.models import User
 from revoque.pages.admin.orders import payment_badge, status_badge
 from revoque.services import customer_admin
 from revoque.services.customer_admin import (
@@ -25,11 +28,17 @@ from revoque.services.customer_admin import (
     CustomerOrder,
     CustomerRow,
 )
-from revoque.state.admin import AccessRefused, AdminFrameState, AdminPageState
+from revoque.state.admin import (
+    AdminEditState,
+    AdminFrameState,
+    AdminListState,
+    filtered_redirect,
+    staff_event,
+    staff_load,
+)
 from revoque.state.listing import int_param
 
 ROUTE = "/admin/customers"
-ANY = "any"  # a select cannot hold an empty value
 ROLE_COLORS = {"customer": "gray", "staff": "blue", "admin": "purple"}
 
 
@@ -40,107 +49,59 @@ def customers_query(q: str = "", role: str = "", sort: str = "") -> str:
 
 
 def role_badge(role, text, **props) -> rx.Component:
-    return rx.badge(text, color_scheme=rx.match(role, *ROLE_COLORS.items(), "gray"), variant="soft", **props)
+    return color_badge(text, role, ROLE_COLORS, radius=None, **props)
 
 
 # --- the list ------------------------------------------------------------------------------------
 
 
-class AdminCustomersState(AdminPageState, rx.State):
+class AdminCustomersState(AdminListState, rx.State):
     rows: list[CustomerRow] = []
-    total: int = 0
-    page: int = 1
-    pages: int = 1
     q: str = ""
     role: str = ANY
     sort: str = DEFAULT_SORT
-    loaded: bool = False
 
     @rx.var
     def query(self) -> str:
         return customers_query(self.q, self.role, self.sort)
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
-        params = self.router.url.query_parameters
-        filters = customer_admin.parse_filters(dict(params))
+        filters = customer_admin.parse_filters(self._url_params())
         with session_scope() as session:
-            result = customer_admin.list_customers(session, filters, int_param(params.get("page"), 1))
-        self.rows, self.total, self.page, self.pages = result.items, result.total, result.page, result.pages
+            self.rows = self._take_page(customer_admin.list_customers(session, filters, self._requested_page()))
         self.q, self.role, self.sort = filters.q, filters.role or ANY, filters.sort
         self.loaded = True
         return None
 
-    @rx.event
+    @staff_event
     async def apply_filters(self, form: dict):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        query = customers_query(*(str(form.get(name, "")) for name in ("q", "role", "sort")))
-        return rx.redirect(f"{ROUTE}?{query}" if query else ROUTE)
-
-
-def _labelled(text: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(
-        rx.text(text, size="1", weight="medium", color_scheme="gray"), control, spacing="1", class_name="admin-filter"
-    )
+        return filtered_redirect(ROUTE, customers_query(*(str(form.get(name, "")) for name in ("q", "role", "sort"))))
 
 
 def _filters() -> rx.Component:
     state = AdminCustomersState
-    return rx.form(
-        rx.flex(
-            _labelled(
-                "Name or email",
-                rx.input(
-                    name="q",
-                    default_value=state.q,
-                    placeholder="Ada or ada@example.com",
-                    type="search",
-                    width="100%",
-                    data_testid="customers-search",
-                ),
+    return filter_form(
+        labelled_filter(
+            "Name or email",
+            rx.input(
+                name="q",
+                default_value=state.q,
+                placeholder="Ada or ada@example.com",
+                type="search",
+                width="100%",
+                data_testid="customers-search",
             ),
-            _labelled(
-                "Role",
-                rx.select.root(
-                    rx.select.trigger(width="100%", aria_label="Role"),
-                    rx.select.content(
-                        rx.select.item("Every role", value=ANY),
-                        *[rx.select.item(o.label, value=o.value) for o in ROLE_OPTIONS],
-                    ),
-                    name="role",
-                    default_value=state.role,
-                ),
-            ),
-            _labelled(
-                "Sort by",
-                rx.select.root(
-                    rx.select.trigger(width="100%", aria_label="Sort by"),
-                    rx.select.content(*[rx.select.item(o.label, value=o.value) for o in SORT_OPTIONS]),
-                    name="sort",
-                    default_value=state.sort,
-                ),
-            ),
-            rx.hstack(
-                rx.button(rx.icon("search", size=16), "Search", type="submit", data_testid="customers-apply"),
-                rx.link(rx.button("Clear", variant="soft", color_scheme="gray", type="button"), href=ROUTE),
-                spacing="2",
-            ),
-            spacing="3",
-            align="end",
-            wrap="wrap",
-            width="100%",
         ),
+        labelled_filter("Role", filter_select("role", state.role, ROLE_OPTIONS, "Every role", aria_label="Role")),
+        labelled_filter("Sort by", filter_select("sort", state.sort, SORT_OPTIONS, aria_label="Sort by")),
         on_submit=state.apply_filters,
-        width="100%",
-        key=state.query,  # uncontrolled fields: a new query mounts them afresh
+        key=state.query,
+        route=ROUTE,
+        button="Search",
+        icon="search",
+        testid="customers-apply",
     )
 
 
@@ -172,47 +133,16 @@ def _row(row: CustomerRow) -> rx.Component:
     )
 
 
-def _table() -> rx.Component:
-    state = AdminCustomersState
-    headers = [
-        ("Customer", "left"),
-        ("Role", "left"),
-        ("Joined", "left"),
-        ("Orders", "right"),
-        ("Lifetime value", "right"),
-    ]
-    return rx.cond(
-        state.total > 0,
-        rx.vstack(
-            rx.box(
-                rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h, text_align=a) for h, a in headers])),
-                    rx.table.body(rx.foreach(state.rows, _row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
-            pager(
-                state.page,
-                state.pages,
-                state.total,
-                lambda p: rx.cond(state.query != "", f"{ROUTE}?{state.query}&page={p}", f"{ROUTE}?page={p}"),
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        empty_note("No accounts match this search.", "user-search"),
-    )
+HEADERS = ["Customer", "Role", "Joined", ("Orders", "right"), ("Lifetime value", "right")]
 
 
 @admin_page(route=ROUTE, title="Customers", on_load=AdminCustomersState.load)
 def customers_page() -> rx.Component:
-    loading = rx.skeleton(rx.box(height="240px", width="100%"))
+    state = AdminCustomersState
+    empty = empty_note("No accounts match this search.", "user-search")
     return rx.vstack(
-        panel("Find", rx.cond(AdminCustomersState.loaded, _filters(), rx.skeleton(rx.box(height="58px")))),
-        panel("Accounts", rx.cond(AdminCustomersState.loaded, _table(), loading)),
+        panel("Find", loading(state.loaded, _filters(), "58px")),
+        panel("Accounts", loading(state.loaded, paged_table(state, ROUTE, HEADERS, _row, empty))),
         spacing="4",
         width="100%",
     )
@@ -226,16 +156,10 @@ def _detail(user_id: int) -> CustomerDetail:
         return customer_admin.customer_detail(session, user_id)
 
 
-def _change_role(actor, user_id: int, role: str) -> None:
-    with session_scope(write=True) as session:
-        customer_admin.change_role(session, actor, user_id, role)
-
-
-class AdminCustomerState(AdminPageState, rx.State):
+class AdminCustomerState(AdminEditState, rx.State):
     customer: CustomerDetail | None = None
     not_found: bool = False
     loaded: bool = False
-    busy: bool = False
     is_self: bool = False  # the viewer's own account: its role cannot be changed here
     role_choice: str = ""
 
@@ -253,44 +177,25 @@ class AdminCustomerState(AdminPageState, rx.State):
         except NotFound:
             self.customer, self.not_found, self.role_choice = None, True, ""
 
-    @rx.event
-    async def load(self):
+    @staff_load
+    async def load(self, actor: User):
         self.loaded = False
-        try:
-            viewer = await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         await self._refresh()
-        self.is_self = viewer.id == self._user_id()
+        self.is_self = actor.id == self._user_id()
         self.loaded = True
         return None
 
-    @rx.event
+    @staff_event(admin_only=True)
     async def choose_role(self, role: str):
-        try:
-            await self._admit(admin_only=True)
-        except AccessRefused as refused:
-            return refused.response
         self.role_choice = role if role in customer_admin.ROLE_LABELS else self.role_choice
         return None
 
-    @rx.event
-    async def change_role(self):
+    @staff_event(admin_only=True)
+    async def change_role(self, actor: User):
         """Give the account the chosen role (confirmed in a dialog first)."""
-        try:
-            actor = await self._admit(admin_only=True)
-        except AccessRefused as refused:
-            return refused.response
         role = self.role_choice
-        self.busy = True
-        try:
-            await asyncio.to_thread(_change_role, actor, self._user_id(), role)
-        except RevoqueError as exc:
-            return rx.toast.error(str(exc))
-        finally:
-            self.busy = False
-        await self._refresh()
-        return rx.toast.success(f"Role changed to {customer_admin.role_label(role).lower()}.")
+        changed = f"Role changed to {customer_admin.role_label(role).lower()}."
+        return await self._make_change(actor, changed, customer_admin.change_role, self._user_id(), role)
 
 
 def _figure(label: str, value, testid: str) -> rx.Component:
@@ -326,29 +231,13 @@ def _order_row(order: CustomerOrder) -> rx.Component:
 
 
 def _orders(customer) -> rx.Component:
+    headers = ["Order", "Placed (UTC)", "Status", "Payment", ("Total", "right")]
     return panel(
         "Orders",
         rx.cond(
             customer.orders.length() > 0,
             rx.vstack(
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in ("Order", "Placed (UTC)", "Status", "Payment")
-                                ],
-                                rx.table.column_header_cell("Total", text_align="right"),
-                            )
-                        ),
-                        rx.table.body(rx.foreach(customer.orders, _order_row)),
-                        variant="ghost",
-                        size="2",
-                        width="100%",
-                    ),
-                    class_name="admin-table-scroll",
-                ),
+                data_table(headers, customer.orders, _order_row),
                 rx.cond(
                     customer.order_count > customer.orders.length(),
                     rx.link(
@@ -375,35 +264,21 @@ def _address(address: CustomerAddress) -> rx.Component:
 
 def _role_panel(customer) -> rx.Component:
     state = AdminCustomerState
-    confirm = rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                "Change role",
-                width="100%",
-                loading=state.busy,
-                disabled=state.role_choice == customer.role,
-                data_testid="role-change",
-            )
+    change = confirm(
+        rx.button(
+            "Change role",
+            width="100%",
+            loading=state.busy,
+            disabled=state.role_choice == customer.role,
+            data_testid="role-change",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Change this account's role?"),
-            rx.alert_dialog.description(
-                f"{customer.email} becomes {state.role_choice_label}. Staff see every order and customer and change "
-                "the catalog; admins can also change roles, settings and refunds. The change is recorded in the "
-                "audit log.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Change role", on_click=state.change_role, data_testid="role-confirm"),
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="16px",
-            ),
-            max_width="440px",
-        ),
+        "Change this account's role?",
+        f"{customer.email} becomes {state.role_choice_label}. Staff see every order and customer and change the "
+        "catalog; admins can also change roles, settings and refunds. The change is recorded in the audit log.",
+        "Change role",
+        state.change_role,
+        yes_testid="role-confirm",
+        danger=False,
     )
     controls = rx.vstack(
         rx.select.root(
@@ -412,7 +287,7 @@ def _role_panel(customer) -> rx.Component:
             value=state.role_choice,
             on_change=state.choose_role,
         ),
-        confirm,
+        change,
         spacing="2",
         width="100%",
     )
@@ -445,11 +320,7 @@ def _side(customer) -> rx.Component:
         ),
         panel(
             "Saved addresses",
-            rx.cond(
-                customer.addresses.length() > 0,
-                rx.vstack(rx.foreach(customer.addresses, _address), spacing="0", width="100%"),
-                rx.text("No saved addresses.", size="2", color_scheme="gray"),
-            ),
+            row_list(customer.addresses, _address, rx.text("No saved addresses.", size="2", color_scheme="gray")),
         ),
         spacing="4",
         width="100%",
@@ -458,11 +329,7 @@ def _side(customer) -> rx.Component:
 
 def _customer(customer) -> rx.Component:
     return rx.vstack(
-        rx.link(
-            rx.hstack(rx.icon("arrow-left", size=14), "All customers", align="center", spacing="1"),
-            href=ROUTE,
-            size="2",
-        ),
+        back_link("All customers", ROUTE),
         rx.hstack(
             rx.heading(
                 rx.cond(customer.name != "", customer.name, customer.email), size="6", data_testid="customer-name"
@@ -492,12 +359,6 @@ def _customer(customer) -> rx.Component:
 
 @admin_page(route=f"{ROUTE}/[id]", title="Customer", on_load=AdminCustomerState.load)
 def customer_page() -> rx.Component:
-    return rx.cond(
-        AdminCustomerState.loaded,
-        rx.cond(
-            AdminCustomerState.not_found,
-            empty_note("There is no account with that number.", "user-x"),
-            _customer(AdminCustomerState.customer),
-        ),
-        rx.skeleton(rx.box(height="360px", width="100%")),
-    )
+    state = AdminCustomerState
+    missing = empty_note("There is no account with that number.", "user-x")
+    return loading(state.loaded, rx.cond(state.not_found, missing, _customer(state.customer)), "360px")

@@ -17,7 +17,7 @@ from revoque.services import dashboard, search
 from revoque.services.dashboard import Dashboard, FunnelStep, LowStockItem, Metric, TopProduct
 from revoque.services.money import currency_info
 from revoque.settings import get_settings
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminPageState, staff_load
 
 ROUTE = "/admin"
 METRIC_ICONS = {"revenue": "banknote", "orders": "shopping-bag", "aov": "receipt", "customers": "user-plus"}
@@ -41,13 +41,9 @@ class DashboardState(AdminPageState, rx.State):
     index_text: str = ""  # documents and vectors against active products
     loaded: bool = False
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         days = dashboard.parse_period(self.router.url.query_parameters.get("period"))
         board, self.index_text = await asyncio.to_thread(_build, days)  # aggregate queries, off the event loop
         self.days, self.range_text, self.metrics = board.days, board.range_text, board.metrics

@@ -15,17 +15,19 @@ import json
 
 import reflex as rx
 
-from revoque.components.admin_layout import admin_page, empty_note, panel
+from revoque.components.admin_forms import labelled_filter
+from revoque.components.admin_layout import admin_page, color_badge, empty_note, panel
+from revoque.components.admin_table import ANY, data_table, filter_select, loading
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
+from revoque.models import User
 from revoque.services import exports, spreadsheet_admin
 from revoque.services.order_admin import PAYMENT_OPTIONS, STATUS_OPTIONS
 from revoque.services.spreadsheet_admin import ExportRow
 from revoque.settings import get_settings
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminPageState, staff_event, staff_load
 
 ROUTE = "/admin/exports"
-ANY = "any"
 POLL_SECONDS = 1.5
 MAX_POLLS = 1200  # half an hour of following
 STATUS_COLORS = {"pending": "gray", "running": "blue", "succeeded": "green", "failed": "red"}
@@ -66,13 +68,9 @@ class AdminExportsState(AdminPageState, rx.State):
     async def _refresh(self) -> None:
         self.history = await asyncio.to_thread(_history)
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         self.orders_error, self.busy = "", False
         await self._refresh()
         self.loaded = True
@@ -90,20 +88,12 @@ class AdminExportsState(AdminPageState, rx.State):
         what = "Products" if kind == "products" else "Orders"
         return [rx.toast.success(f"{what} export started."), AdminExportsState.follow_exports()]
 
-    @rx.event
-    async def export_products(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def export_products(self, actor: User):
         return await self._ask(actor, "products", None)
 
-    @rx.event
-    async def export_orders(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def export_orders(self, actor: User, form: dict):
         try:
             filters = spreadsheet_admin.export_filters(
                 str(form.get("from", "")),
@@ -118,14 +108,10 @@ class AdminExportsState(AdminPageState, rx.State):
         self.form_serial += 1
         return await self._ask(actor, "orders", filters)
 
-    @rx.event
+    @staff_event
     async def download(self, export_id: int):
         """Sign a fresh link to the finished export and let the browser fetch it (it is sent as an
         attachment, so the page stays where it is)."""
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         try:
             link = await asyncio.to_thread(_link, int(export_id))
         except (RevoqueError, ValueError) as exc:
@@ -136,9 +122,7 @@ class AdminExportsState(AdminPageState, rx.State):
     async def follow_exports(self):
         """Refresh the history while an export is waiting or running; one follower per tab."""
         async with self:
-            try:
-                await self._admit()
-            except AccessRefused as refused:
+            if (refused := await self._refusal()) is not None:
                 return refused.response
             if self._following or not self.unfinished:
                 return None
@@ -148,9 +132,7 @@ class AdminExportsState(AdminPageState, rx.State):
                 await asyncio.sleep(POLL_SECONDS)
                 history = await asyncio.to_thread(_history)
                 async with self:
-                    try:
-                        await self._admit()
-                    except AccessRefused as refused:
+                    if (refused := await self._refusal()) is not None:
                         return refused.response
                     self.history = history
                     if not self.unfinished:
@@ -162,24 +144,6 @@ class AdminExportsState(AdminPageState, rx.State):
 
 
 # --- the page -------------------------------------------------------------------------------------
-
-
-def _labelled(text: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(
-        rx.text(text, size="1", weight="medium", color_scheme="gray"), control, spacing="1", class_name="admin-filter"
-    )
-
-
-def _select(name: str, options, any_label: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(width="100%", aria_label=any_label),
-        rx.select.content(
-            rx.select.item(any_label, value=ANY),
-            *[rx.select.item(option.label, value=option.value) for option in options],
-        ),
-        name=name,
-        default_value=ANY,
-    )
 
 
 def _products_panel() -> rx.Component:
@@ -217,10 +181,12 @@ def _orders_panel() -> rx.Component:
                     color_scheme="gray",
                 ),
                 rx.flex(
-                    _labelled("From", rx.input(name="from", type="date", width="100%", data_testid="export-from")),
-                    _labelled("To", rx.input(name="to", type="date", width="100%", data_testid="export-to")),
-                    _labelled("Status", _select("status", STATUS_OPTIONS, "Any status")),
-                    _labelled("Payment", _select("payment", PAYMENT_OPTIONS, "Any payment")),
+                    labelled_filter(
+                        "From", rx.input(name="from", type="date", width="100%", data_testid="export-from")
+                    ),
+                    labelled_filter("To", rx.input(name="to", type="date", width="100%", data_testid="export-to")),
+                    labelled_filter("Status", _select("status", STATUS_OPTIONS, "Any status")),
+                    labelled_filter("Payment", _select("payment", PAYMENT_OPTIONS, "Any payment")),
                     spacing="3",
                     wrap="wrap",
                     width="100%",
@@ -254,14 +220,12 @@ def _orders_panel() -> rx.Component:
     )
 
 
+def _select(name: str, options, any_label: str) -> rx.Component:
+    return filter_select(name, ANY, options, any_label, aria_label=any_label)
+
+
 def _status_badge(row: ExportRow) -> rx.Component:
-    return rx.badge(
-        row.status_label,
-        color_scheme=rx.match(row.status, *STATUS_COLORS.items(), "gray"),
-        variant="soft",
-        radius="full",
-        data_testid="export-status",
-    )
+    return color_badge(row.status_label, row.status, STATUS_COLORS, data_testid="export-status")
 
 
 def _download_cell(row: ExportRow) -> rx.Component:
@@ -309,22 +273,13 @@ def _history_row(row: ExportRow) -> rx.Component:
 
 
 def _history_panel() -> rx.Component:
-    headers = ("Requested (UTC)", "Export", "By", "Status", "Size", "")
+    headers = ["Requested (UTC)", "Export", "By", "Status", "Size", ""]
     return panel(
         "Exports",
         rx.cond(
             AdminExportsState.history.length() > 0,
             rx.vstack(
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-                        rx.table.body(rx.foreach(AdminExportsState.history, _history_row)),
-                        variant="ghost",
-                        size="2",
-                        width="100%",
-                    ),
-                    class_name="admin-table-scroll",
-                ),
+                data_table(headers, AdminExportsState.history, _history_row),
                 rx.text(
                     f"Files stay private: each download link is made when you press Download and works for "
                     f"{_link_minutes()} minutes.",
@@ -341,7 +296,7 @@ def _history_panel() -> rx.Component:
 
 @admin_page(route=ROUTE, title="Exports", on_load=AdminExportsState.load)
 def exports_page() -> rx.Component:
-    return rx.cond(
+    return loading(
         AdminExportsState.loaded,
         rx.vstack(
             rx.box(_products_panel(), _orders_panel(), class_name="admin-grid-2 admin-exports-grid"),
@@ -349,5 +304,5 @@ def exports_page() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        rx.skeleton(rx.box(height="320px", width="100%")),
+        "320px",
     )

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from revoque.components.admin_layout import admin_page, empty_note, panel
+from revoque.components.admin_layout import admin_page, color_badge, empty_note, panel
+from revoque.components.admin_table import data_table, loading
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
+from revoque.models import User
 from revoque.services import product_import, spreadsheet_admin
 from revoque.services.exports import XLSX_TYPE, template_workbook
 from revoque.services.product_import import ImportProgress, Preview
@@ -38,7 +40,7 @@ from revoque.services.spreadsheet_admin import (
     MappingRow,
     ProblemRow,
 )
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminPageState, staff_event, staff_load
 from revoque.state.listing import int_param
 
 ROUTE = "/admin/import"
@@ -235,13 +237,9 @@ class AdminImportState(AdminPageState, rx.State):
 
     # --- events -----------------------------------------------------------------------------------
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         self._forget_file()
         self.step, self.upload_error, self.busy = Step.UPLOAD, "", False
         self.import_id, self.finished, self.stopped_following, self.result_error = 0, False, False, ""
@@ -257,14 +255,9 @@ class AdminImportState(AdminPageState, rx.State):
         self.loaded = True
         return follow
 
-    @rx.event
+    @staff_event
     async def receive_upload(self, files: list[rx.UploadFile]):
         """The chosen file: check it, keep it, read its headers, then map or preview."""
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            yield refused.response
-            return
         self._forget_file()
         self.upload_error, self.step = "", Step.UPLOAD
         if len(files) != 1:
@@ -298,24 +291,15 @@ class AdminImportState(AdminPageState, rx.State):
         async for update in self._run_preview():
             yield update
 
-    @rx.event
+    @staff_event
     async def reject_files(self, rejected: list[dict]):
         """The browser refused the file (type or size) before sending it."""
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.upload_error = _rejection_message(rejected)
         return None
 
-    @rx.event
+    @staff_event
     async def check_mapping(self, form: dict):
         """The mapping step's choices → the dry run."""
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            yield refused.response
-            return
         if self.step != Step.MAPPING or not self._file_key:
             return
         choices = [str(form.get(f"col-{index}", IGNORE)) for index in range(len(self._headers))]
@@ -331,42 +315,26 @@ class AdminImportState(AdminPageState, rx.State):
         async for update in self._run_preview():
             yield update
 
-    @rx.event
+    @staff_event
     async def back_to_mapping(self):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if self.is_mapped and self._file_key:
             self._clear_preview()
             self.step = Step.MAPPING
         return None
 
-    @rx.event
+    @staff_event
     async def set_only_valid_rows(self, value: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.only_valid_rows = bool(value) and self.step == Step.PREVIEW
         return None
 
-    @rx.event
+    @staff_event
     async def show_problem_page(self, page: int):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self._show_problems(int(page))
         return None
 
-    @rx.event
-    async def start_import(self):
+    @staff_event
+    async def start_import(self, actor: User):
         """Queue the import of the previewed file and follow it (its id goes in the URL)."""
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if not self.can_start or not self._file_key:
             return rx.toast.error("Check the file first: there are problems that stop the import.")
         key, mapping = self._file_key, self._mapping if self.is_mapped else None
@@ -387,22 +355,14 @@ class AdminImportState(AdminPageState, rx.State):
         self._forget_file()
         return [rx.toast.success("Import started."), rx.redirect(f"{ROUTE}?import={import_id}")]
 
-    @rx.event
+    @staff_event
     async def start_over(self):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self._forget_file()
         self.step, self.upload_error, self.busy = Step.UPLOAD, "", False
         return rx.clear_selected_files(UPLOAD_ID)
 
-    @rx.event
+    @staff_event
     async def download_template(self):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         data = await asyncio.to_thread(template_workbook)
         return rx.download(data=data, filename=TEMPLATE_FILENAME, mime_type=XLSX_TYPE)
 
@@ -411,9 +371,7 @@ class AdminImportState(AdminPageState, rx.State):
         """Poll the import's progress about once a second until it finishes (or the page moves on
         to another import); one follower per tab."""
         async with self:
-            try:
-                await self._admit()
-            except AccessRefused as refused:
+            if (refused := await self._refusal()) is not None:
                 return refused.response
             if self._following or not self.import_id or self.finished:
                 return None
@@ -424,9 +382,7 @@ class AdminImportState(AdminPageState, rx.State):
                 progress = await asyncio.to_thread(_progress, import_id)
                 history = await asyncio.to_thread(_load_history) if progress.finished else None
                 async with self:
-                    try:
-                        await self._admit()
-                    except AccessRefused as refused:
+                    if (refused := await self._refusal()) is not None:
                         return refused.response
                     if self.import_id != import_id or self.step != Step.PROGRESS:
                         return None
@@ -446,7 +402,7 @@ class AdminImportState(AdminPageState, rx.State):
 
 
 def _status_badge(status, text) -> rx.Component:
-    return rx.badge(text, color_scheme=rx.match(status, *STATUS_COLORS.items(), "gray"), variant="soft", radius="full")
+    return color_badge(text, status, STATUS_COLORS)
 
 
 def _busy() -> rx.Component:
@@ -592,21 +548,8 @@ def _mapping_step() -> rx.Component:
             ),
             rx.form(
                 rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    rx.table.column_header_cell("Column in your file"),
-                                    rx.table.column_header_cell("First values"),
-                                    rx.table.column_header_cell("Imports as"),
-                                )
-                            ),
-                            rx.table.body(rx.foreach(AdminImportState.mapping, _mapping_row)),
-                            variant="ghost",
-                            size="2",
-                            width="100%",
-                        ),
-                        class_name="admin-table-scroll",
+                    data_table(
+                        ["Column in your file", "First values", "Imports as"], AdminImportState.mapping, _mapping_row
                     ),
                     rx.cond(
                         AdminImportState.mapping_error != "",
@@ -705,23 +648,7 @@ def _problem_pager() -> rx.Component:
 
 def _problems_table() -> rx.Component:
     return rx.vstack(
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell("Row"),
-                        rx.table.column_header_cell("Column"),
-                        rx.table.column_header_cell("Problem"),
-                        rx.table.column_header_cell(""),
-                    )
-                ),
-                rx.table.body(rx.foreach(AdminImportState.problems, _problem_row)),
-                variant="ghost",
-                size="1",
-                width="100%",
-            ),
-            class_name="admin-table-scroll",
-        ),
+        data_table(["Row", "Column", "Problem", ""], AdminImportState.problems, _problem_row, size="1"),
         _problem_pager(),
         spacing="1",
         width="100%",
@@ -859,23 +786,7 @@ def _preview_step() -> rx.Component:
             state.sample.length() > 0,
             panel(
                 "Products in the file",
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in ("Row", "Title", "Handle", "Variants", "Will")
-                                ]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(state.sample, _sample_row)),
-                        variant="ghost",
-                        size="1",
-                        width="100%",
-                    ),
-                    class_name="admin-table-scroll",
-                ),
+                data_table(["Row", "Title", "Handle", "Variants", "Will"], state.sample, _sample_row, size="1"),
                 rx.cond(
                     state.sample.length() >= product_import.PREVIEW_SAMPLE,
                     rx.text(
@@ -989,18 +900,7 @@ def _history_panel() -> rx.Component:
         "Recent imports",
         rx.cond(
             AdminImportState.history.length() > 0,
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(*[rx.table.column_header_cell(h) for h in ("When (UTC)", "File", "By", "", "")])
-                    ),
-                    rx.table.body(rx.foreach(AdminImportState.history, _history_row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
+            data_table(["When (UTC)", "File", "By", "", ""], AdminImportState.history, _history_row),
             empty_note("No imports yet.", "file-spreadsheet"),
         ),
     )
@@ -1009,19 +909,11 @@ def _history_panel() -> rx.Component:
 @admin_page(route=ROUTE, title="Import products", on_load=AdminImportState.load)
 def import_page() -> rx.Component:
     state = AdminImportState
-    return rx.cond(
-        state.loaded,
-        rx.vstack(
-            rx.match(
-                state.step,
-                (Step.MAPPING, _mapping_step()),
-                (Step.PREVIEW, _preview_step()),
-                (Step.PROGRESS, _progress_step()),
-                _upload_step(),
-            ),
-            _history_panel(),
-            spacing="4",
-            width="100%",
-        ),
-        rx.skeleton(rx.box(height="320px", width="100%")),
+    steps = rx.match(
+        state.step,
+        (Step.MAPPING, _mapping_step()),
+        (Step.PREVIEW, _preview_step()),
+        (Step.PROGRESS, _progress_step()),
+        _upload_step(),
     )
+    return loading(state.loaded, rx.vstack(steps, _history_panel(), spacing="4", width="100%"), "320px")

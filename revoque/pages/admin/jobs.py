@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_layout import admin_page, empty_note, panel
+from revoque.components.admin_table import loading, paged_table
 from revoque.db import session_scope
 from revoque.errors import NotFound, ValidationError
-from revoque.models import FailedJob
+from revoque.models import FailedJob, User
 from revoque.services import failed_jobs
-from revoque.state.admin import AccessRefused, AdminPageState
-from revoque.state.listing import int_param
+from revoque.state.admin import AdminListState, staff_event, staff_load
 
 ROUTE = "/admin/jobs"
 COLUMNS = ("Failed (UTC)", "Job", "Last error", "Tries", "")
@@ -47,35 +47,22 @@ def _row_of(failed: FailedJob) -> FailedJobRow:
     )
 
 
-class FailedJobsState(AdminPageState, rx.State):
+class FailedJobsState(AdminListState, rx.State):
     rows: list[FailedJobRow] = []
-    total: int = 0
-    page: int = 1
-    pages: int = 1
-    loaded: bool = False
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
-        self._fill(int_param(self.router.url.query_parameters.get("page"), 1))
+        self._fill(self._requested_page())
         return None
 
     def _fill(self, page: int) -> None:
         with session_scope() as session:
-            result = failed_jobs.list_failed(session, page)
-            self.rows = [_row_of(failed) for failed in result.items]
-        self.total, self.page, self.pages, self.loaded = result.total, result.page, result.pages, True
+            self.rows = [_row_of(failed) for failed in self._take_page(failed_jobs.list_failed(session, page))]
+        self.loaded = True
 
-    @rx.event
-    async def run_again(self, failed_id: int):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def run_again(self, actor: User, failed_id: int):
         try:
             with session_scope(write=True) as session:
                 failed = failed_jobs.retry(session, int(failed_id), actor)
@@ -116,31 +103,9 @@ def _row(row: FailedJobRow) -> rx.Component:
     )
 
 
-def _table() -> rx.Component:
-    return rx.cond(
-        FailedJobsState.total > 0,
-        rx.vstack(
-            rx.box(
-                rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in COLUMNS])),
-                    rx.table.body(rx.foreach(FailedJobsState.rows, _row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
-            pager(FailedJobsState.page, FailedJobsState.pages, FailedJobsState.total, lambda p: f"{ROUTE}?page={p}"),
-            spacing="2",
-            width="100%",
-        ),
-        empty_note("No failed jobs. Jobs that fail are retried after 5, 30 and 120 seconds first.", "circle-check"),
-    )
-
-
 @admin_page(route=ROUTE, title="Failed jobs", on_load=FailedJobsState.load)
 def failed_jobs_page() -> rx.Component:
-    return panel(
-        "Failed jobs",
-        rx.cond(FailedJobsState.loaded, _table(), rx.skeleton(rx.box(height="200px", width="100%"), loading=True)),
-    )
+    state = FailedJobsState
+    empty = empty_note("No failed jobs. Jobs that fail are retried after 5, 30 and 120 seconds first.", "circle-check")
+    table = paged_table(state, ROUTE, COLUMNS, _row, empty, href_for=lambda page: f"{ROUTE}?page={page}")
+    return panel("Failed jobs", loading(state.loaded, table, "200px"))

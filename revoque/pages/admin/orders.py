@@ -16,18 +16,26 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_forms import labelled_filter
+from revoque.components.admin_layout import admin_page, back_link, color_badge, empty_note, panel
+from revoque.components.admin_table import ANY, filter_form, filter_select, loading, paged_table
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError, ValidationError
 from revoque.models import User
 from revoque.services import order_admin
 from revoque.services.money import format_money
 from revoque.services.order_admin import PAYMENT_OPTIONS, STATUS_OPTIONS, OrderRow, StaffOrderView
-from revoque.state.admin import AccessRefused, AdminFrameState, AdminPageState
-from revoque.state.listing import int_param
+from revoque.state.admin import (
+    AdminEditState,
+    AdminFrameState,
+    AdminListState,
+    filtered_redirect,
+    in_write_session,
+    staff_event,
+    staff_load,
+)
 
 ROUTE = "/admin/orders"
-ANY = "any"  # a select cannot hold an empty value
 REFUND, RETURN = "refund", "return"  # what the confirmation dialog is about
 QUANTITY_FIELD = "qty-"  # return form fields: qty-<order line id>
 INVOICE_CHECK_MS = 1500  # how often the page looks for a regenerated invoice …
@@ -53,34 +61,24 @@ def orders_query(status: str = "", payment: str = "", date_from: str = "", date_
 # --- the list ------------------------------------------------------------------------------------
 
 
-class AdminOrdersState(AdminPageState, rx.State):
+class AdminOrdersState(AdminListState, rx.State):
     rows: list[OrderRow] = []
-    total: int = 0
-    page: int = 1
-    pages: int = 1
     status: str = ANY
     payment: str = ANY
     date_from: str = ""
     date_to: str = ""
     q: str = ""
-    loaded: bool = False
 
     @rx.var
     def query(self) -> str:
         return orders_query(self.status, self.payment, self.date_from, self.date_to, self.q)
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
-        params = self.router.url.query_parameters
-        filters = order_admin.parse_filters(dict(params))
+        filters = order_admin.parse_filters(self._url_params())
         with session_scope() as session:
-            result = order_admin.list_orders(session, filters, int_param(params.get("page"), 1))
-        self.rows, self.total, self.page, self.pages = result.items, result.total, result.page, result.pages
+            self.rows = self._take_page(order_admin.list_orders(session, filters, self._requested_page()))
         self.status, self.payment = filters.status or ANY, filters.payment_status or ANY
         self.date_from = filters.date_from.isoformat() if filters.date_from else ""
         self.date_to = filters.date_to.isoformat() if filters.date_to else ""
@@ -88,74 +86,35 @@ class AdminOrdersState(AdminPageState, rx.State):
         self.loaded = True
         return None
 
-    @rx.event
+    @staff_event
     async def apply_filters(self, form: dict):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         fields = [str(form.get(name, "")) for name in ("status", "payment", "from", "to", "q")]
-        query = orders_query(*fields)
-        return rx.redirect(f"{ROUTE}?{query}" if query else ROUTE)
+        return filtered_redirect(ROUTE, orders_query(*fields))
 
 
 def status_badge(code, text, **props) -> rx.Component:
-    return rx.badge(
-        text, color_scheme=rx.match(code, *STATUS_COLORS.items(), "gray"), variant="soft", radius="full", **props
-    )
+    return color_badge(text, code, STATUS_COLORS, **props)
 
 
 def payment_badge(code, text) -> rx.Component:
-    return rx.badge(
-        text, color_scheme=rx.match(code, *PAYMENT_COLORS.items(), "gray"), variant="outline", radius="full"
-    )
-
-
-def _labelled(text: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(
-        rx.text(text, size="1", weight="medium", color_scheme="gray"), control, spacing="1", class_name="admin-filter"
-    )
-
-
-def _select(name: str, options, default, any_label: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(width="100%"),
-        rx.select.content(
-            rx.select.item(any_label, value=ANY),
-            *[rx.select.item(option.label, value=option.value) for option in options],
-        ),
-        name=name,
-        default_value=default,
-    )
+    return color_badge(text, code, PAYMENT_COLORS, variant="outline")
 
 
 def _list_filters() -> rx.Component:
     state = AdminOrdersState
-    return rx.form(
-        rx.flex(
-            _labelled(
-                "Order number or email",
-                rx.input(
-                    name="q", default_value=state.q, placeholder="RVQ-100042 or ada@", width="100%", type="search"
-                ),
-            ),
-            _labelled("Status", _select("status", STATUS_OPTIONS, state.status, "Any status")),
-            _labelled("Payment", _select("payment", PAYMENT_OPTIONS, state.payment, "Any payment")),
-            _labelled("From", rx.input(name="from", type="date", default_value=state.date_from, width="100%")),
-            _labelled("To", rx.input(name="to", type="date", default_value=state.date_to, width="100%")),
-            rx.hstack(
-                rx.button(rx.icon("filter", size=16), "Filter", type="submit", data_testid="orders-apply"),
-                rx.link(rx.button("Clear", variant="soft", color_scheme="gray", type="button"), href=ROUTE),
-                spacing="2",
-            ),
-            spacing="3",
-            align="end",
-            wrap="wrap",
-            width="100%",
+    return filter_form(
+        labelled_filter(
+            "Order number or email",
+            rx.input(name="q", default_value=state.q, placeholder="RVQ-100042 or ada@", width="100%", type="search"),
         ),
-        on_submit=AdminOrdersState.apply_filters,
-        width="100%",
-        key=AdminOrdersState.query,  # uncontrolled fields: a new query mounts them afresh
+        labelled_filter("Status", filter_select("status", state.status, STATUS_OPTIONS, "Any status")),
+        labelled_filter("Payment", filter_select("payment", state.payment, PAYMENT_OPTIONS, "Any payment")),
+        labelled_filter("From", rx.input(name="from", type="date", default_value=state.date_from, width="100%")),
+        labelled_filter("To", rx.input(name="to", type="date", default_value=state.date_to, width="100%")),
+        on_submit=state.apply_filters,
+        key=state.query,
+        route=ROUTE,
+        testid="orders-apply",
     )
 
 
@@ -187,51 +146,16 @@ def _order_row(row: OrderRow) -> rx.Component:
     )
 
 
-def _orders_table() -> rx.Component:
-    headers = ["Order", "Placed (UTC)", "Customer", "Items", "Payment", "Status", "Total"]
-    return rx.cond(
-        AdminOrdersState.total > 0,
-        rx.vstack(
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h, text_align="right" if h == "Total" else "left")
-                                for h in headers
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(AdminOrdersState.rows, _order_row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
-            pager(
-                AdminOrdersState.page,
-                AdminOrdersState.pages,
-                AdminOrdersState.total,
-                lambda p: rx.cond(
-                    AdminOrdersState.query != "",
-                    f"{ROUTE}?{AdminOrdersState.query}&page={p}",
-                    f"{ROUTE}?page={p}",
-                ),
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        empty_note("No orders match these filters.", "package-search"),
-    )
+HEADERS = ["Order", "Placed (UTC)", "Customer", "Items", "Payment", "Status", ("Total", "right")]
 
 
 @admin_page(route=ROUTE, title="Orders", on_load=AdminOrdersState.load)
 def orders_page() -> rx.Component:
-    loading = rx.skeleton(rx.box(height="240px", width="100%"))
+    state = AdminOrdersState
+    empty = empty_note("No orders match these filters.", "package-search")
     return rx.vstack(
-        panel("Filter", rx.cond(AdminOrdersState.loaded, _list_filters(), rx.skeleton(rx.box(height="58px")))),
-        panel("Orders", rx.cond(AdminOrdersState.loaded, _orders_table(), loading)),
+        panel("Filter", loading(state.loaded, _list_filters(), "58px")),
+        panel("Orders", loading(state.loaded, paged_table(state, ROUTE, HEADERS, _order_row, empty))),
         spacing="4",
         width="100%",
     )
@@ -245,17 +169,10 @@ def _load_view(number: str) -> tuple[StaffOrderView, str]:
         return order_admin.staff_order_view(session, number), order_admin.find_order(session, number).currency
 
 
-def _change(change, *args):
-    """Run one change to an order in an immediate (write) transaction; returns what it returns."""
-    with session_scope(write=True) as session:
-        return change(session, *args)
-
-
-class AdminOrderState(AdminPageState, rx.State):
+class AdminOrderState(AdminEditState, rx.State):
     order: StaffOrderView | None = None
     not_found: bool = False
     loaded: bool = False
-    busy: bool = False
     confirm_open: str = ""  # REFUND or RETURN while the confirmation dialog is shown
     confirm_text: str = ""
     invoice_waiting: bool = False
@@ -274,13 +191,9 @@ class AdminOrderState(AdminPageState, rx.State):
         except NotFound:
             self.order, self.not_found = None, True
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         self._close_confirmation()
         self.invoice_waiting = False
         await self._refresh()
@@ -288,55 +201,31 @@ class AdminOrderState(AdminPageState, rx.State):
         return None
 
     async def _run(self, actor: User, success: str, change, *args):
-        """Make the change as ``actor`` (already admitted), reload the order, and say how it went."""
-        self.busy = True
-        try:
-            await asyncio.to_thread(_change, change, actor, self._number(), *args)
-        except RevoqueError as exc:
-            return rx.toast.error(str(exc))
-        finally:
-            self.busy = False
-        await self._refresh()
-        return rx.toast.success(success)
+        """Make the change to this order as ``actor`` (already admitted), reload it, say how it went."""
+        return await self._make_change(actor, success, change, self._number(), *args)
 
-    @rx.event
-    async def change_status(self, form: dict):
+    @staff_event(admin_only=lambda _, form: order_admin.needs_admin(str(form.get("status", ""))))
+    async def change_status(self, actor: User, form: dict):
         status, message = str(form.get("status", "")), str(form.get("message", ""))
-        try:
-            actor = await self._admit(admin_only=order_admin.needs_admin(status))
-        except AccessRefused as refused:
-            return refused.response
         if not status or status == ANY:
             return rx.toast.error("Choose the new status first.")
         success = f"Order moved to {order_admin.label(status).lower()}."
         return await self._run(actor, success, order_admin.change_status, status, message)
 
-    @rx.event
-    async def mark_paid(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def mark_paid(self, actor: User):
         return await self._run(actor, "Payment recorded.", order_admin.mark_payment_received)
 
-    @rx.event
-    async def add_note(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def add_note(self, actor: User, form: dict):
         visible = _checked(form.get("visible_to_customer"))
         return await self._run(actor, "Note added.", order_admin.add_note, str(form.get("note", "")), visible)
 
     # --- refunds and returns: check, confirm, act --------------------------------------------------
 
-    @rx.event
-    async def prepare_refund(self, form: dict):
+    @staff_event(admin_only=True)
+    async def prepare_refund(self, actor: User, form: dict):
         """Check the refund form and ask for confirmation; nothing is refunded yet."""
-        try:
-            actor = await self._admit(admin_only=True)
-        except AccessRefused as refused:
-            return refused.response
         self._close_confirmation()
         number, currency = self._number(), self._currency()
         try:
@@ -350,14 +239,10 @@ class AdminOrderState(AdminPageState, rx.State):
         self._ask(REFUND, f"Refund {text} to the card that paid for {number}?")
         return None
 
-    @rx.event
-    async def prepare_return(self, form: dict):
+    @staff_event(admin_only=lambda _, form: _checked(form.get("refund")))
+    async def prepare_return(self, actor: User, form: dict):
         """Check the return form (and its refund, for admins) and ask for confirmation."""
         refund = _checked(form.get("refund"))
-        try:
-            actor = await self._admit(admin_only=refund)
-        except AccessRefused as refused:
-            return refused.response
         self._close_confirmation()
         number = self._number()
         try:
@@ -378,14 +263,10 @@ class AdminOrderState(AdminPageState, rx.State):
         self._ask(RETURN, plan.summary)
         return None
 
-    @rx.event
-    async def confirm(self):
+    @staff_event(admin_only=lambda state: _refunds(state._pending))
+    async def confirm(self, actor: User):
         """Do what the dialog showed, once: the pending action is taken before it runs."""
         pending = self._pending
-        try:
-            actor = await self._admit(admin_only=pending.get("kind") == REFUND or bool(pending.get("refund")))
-        except AccessRefused as refused:
-            return refused.response
         self._close_confirmation()
         if not pending:
             return None
@@ -401,13 +282,9 @@ class AdminOrderState(AdminPageState, rx.State):
             return rx.toast.warning(f"{outcome.message} The refund was not made: {outcome.refund_error}")
         return rx.toast.success(outcome.message)
 
-    @rx.event
+    @staff_event
     async def dialog_changed(self, open_: bool):
         """Escape, the overlay or Cancel closed the dialog: forget what it offered."""
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if not open_:
             self._close_confirmation()
         return None
@@ -423,26 +300,18 @@ class AdminOrderState(AdminPageState, rx.State):
 
     # --- the invoice ---------------------------------------------------------------------------
 
-    @rx.event
-    async def regenerate_invoice(self):
+    @staff_event
+    async def regenerate_invoice(self, actor: User):
         try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        try:
-            version = await asyncio.to_thread(_change, order_admin.regenerate_invoice, actor, self._number())
+            version = await asyncio.to_thread(in_write_session, order_admin.regenerate_invoice, actor, self._number())
         except RevoqueError as exc:
             return rx.toast.error(str(exc))
         self.invoice_waiting, self._invoice_from, self._invoice_checks = True, version, 0
         return [rx.toast.info("Invoice queued: the new version appears here in a moment."), _check_again()]
 
-    @rx.event
+    @staff_event
     async def check_invoice(self):
         """Look for the regenerated invoice (called again a little later until it is there)."""
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if not self.invoice_waiting:
             return None
         await self._refresh()
@@ -460,6 +329,11 @@ def _check_again():
     """Ask the browser to call ``check_invoice`` after a pause (no server task waits meanwhile)."""
     pause = f"new Promise((resolve) => setTimeout(() => resolve(true), {INVOICE_CHECK_MS}))"
     return rx.call_script(pause, callback=AdminOrderState.check_invoice)
+
+
+def _refunds(pending: dict) -> bool:
+    """Whether the pending action sends money back (admins only): a refund, or a return with one."""
+    return pending.get("kind") == REFUND or bool(pending.get("refund"))
 
 
 def _checked(value) -> bool:
@@ -993,11 +867,7 @@ def _confirm_dialog() -> rx.Component:
 
 def _detail(order) -> rx.Component:
     return rx.vstack(
-        rx.link(
-            rx.hstack(rx.icon("arrow-left", size=14), "All orders", align="center", spacing="1"),
-            href=ROUTE,
-            size="2",
-        ),
+        back_link("All orders", ROUTE),
         rx.hstack(
             rx.heading(order.number, size="6", data_testid="admin-order-number"),
             status_badge(order.status, order.status_label, data_testid="admin-order-status"),
@@ -1020,12 +890,6 @@ def _detail(order) -> rx.Component:
 
 @admin_page(route=f"{ROUTE}/[number]", title="Order", on_load=AdminOrderState.load)
 def order_page() -> rx.Component:
-    return rx.cond(
-        AdminOrderState.loaded,
-        rx.cond(
-            AdminOrderState.not_found,
-            empty_note("There is no order with that number.", "package-x"),
-            _detail(AdminOrderState.order),
-        ),
-        rx.skeleton(rx.box(height="360px", width="100%")),
-    )
+    state = AdminOrderState
+    missing = empty_note("There is no order with that number.", "package-x")
+    return loading(state.loaded, rx.cond(state.not_found, missing, _detail(state.order)), "360px")

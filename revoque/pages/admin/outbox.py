@@ -11,14 +11,14 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from revoque.components.admin_forms import confirm, labelled_filter
-from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_layout import admin_page, back_link, color_badge, empty_note, panel
+from revoque.components.admin_table import filter_form, loading, paged_table
 from revoque.db import session_scope
-from revoque.errors import NotFound, RevoqueError
+from revoque.errors import NotFound
 from revoque.models import User
 from revoque.services import outbox_admin
 from revoque.services.outbox_admin import OutboxRow, OutboxView, StatusCount
-from revoque.state.admin import AccessRefused, AdminPageState
-from revoque.state.listing import int_param
+from revoque.state.admin import AdminEditState, AdminListState, filtered_redirect, staff_event, staff_load
 
 ROUTE = "/admin/outbox"
 STATUS_COLORS = {"failed": "red", "queued": "amber", "sent": "green", "stored": "gray"}
@@ -36,24 +36,18 @@ def _list(params: dict, page: int) -> tuple[outbox_admin.OutboxPage, list[Status
 
 
 def status_badge(code, text, **props) -> rx.Component:
-    return rx.badge(
-        text, color_scheme=rx.match(code, *STATUS_COLORS.items(), "gray"), variant="soft", radius="full", **props
-    )
+    return color_badge(text, code, STATUS_COLORS, **props)
 
 
 # --- the list ------------------------------------------------------------------------------------
 
 
-class AdminOutboxState(AdminPageState, rx.State):
+class AdminOutboxState(AdminListState, rx.State):
     rows: list[OutboxRow] = []
     counts: list[StatusCount] = []
-    total: int = 0
-    page: int = 1
-    pages: int = 1
     status: str = ""
     q: str = ""
     smtp_on: bool = False
-    loaded: bool = False
 
     @rx.var
     def query(self) -> str:
@@ -64,30 +58,21 @@ class AdminOutboxState(AdminPageState, rx.State):
         """The search alone, kept when a status tab is picked."""
         return outbox_query("", self.q)
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
-        params = dict(self.router.url.query_parameters)
-        result, self.counts = await asyncio.to_thread(_list, params, int_param(params.get("page"), 1))
-        self.rows, self.total, self.page, self.pages = result.items, result.total, result.page, result.pages
+        params = self._url_params()
+        result, self.counts = await asyncio.to_thread(_list, params, self._requested_page())
+        self.rows = self._take_page(result)
         filters = outbox_admin.parse_filters(params)
         self.status, self.q = filters.status, filters.q
         self.smtp_on = outbox_admin.smtp_configured()
         self.loaded = True
         return None
 
-    @rx.event
+    @staff_event
     async def search(self, form: dict):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        query = outbox_query(self.status, str(form.get("q", "")))
-        return rx.redirect(f"{ROUTE}?{query}" if query else ROUTE)
+        return filtered_redirect(ROUTE, outbox_query(self.status, str(form.get("q", ""))))
 
 
 def _tab(label, href, active, count=None, testid: str = "outbox-tab") -> rx.Component:
@@ -133,32 +118,24 @@ def _status_tabs() -> rx.Component:
 def _filters() -> rx.Component:
     return rx.vstack(
         _status_tabs(),
-        rx.form(
-            rx.flex(
-                labelled_filter(
-                    "Recipient or subject",
-                    rx.input(
-                        name="q",
-                        default_value=AdminOutboxState.q,
-                        placeholder="ada@example.com or “shipped”",
-                        type="search",
-                        width="100%",
-                        data_testid="outbox-q",
-                    ),
+        filter_form(
+            labelled_filter(
+                "Recipient or subject",
+                rx.input(
+                    name="q",
+                    default_value=AdminOutboxState.q,
+                    placeholder="ada@example.com or “shipped”",
+                    type="search",
+                    width="100%",
+                    data_testid="outbox-q",
                 ),
-                rx.hstack(
-                    rx.button(rx.icon("search", size=16), "Search", type="submit", data_testid="outbox-search"),
-                    rx.link(rx.button("Clear", variant="soft", color_scheme="gray", type="button"), href=ROUTE),
-                    spacing="2",
-                ),
-                spacing="3",
-                align="end",
-                wrap="wrap",
-                width="100%",
             ),
             on_submit=AdminOutboxState.search,
-            width="100%",
             key=AdminOutboxState.query,
+            route=ROUTE,
+            button="Search",
+            icon="search",
+            testid="outbox-search",
         ),
         spacing="3",
         width="100%",
@@ -186,37 +163,13 @@ def _row(row: OutboxRow) -> rx.Component:
 
 def _table() -> rx.Component:
     state = AdminOutboxState
-    return rx.cond(
-        state.total > 0,
-        rx.vstack(
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[rx.table.column_header_cell(h) for h in ("Written (UTC)", "To", "Subject", "Status")]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(state.rows, _row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
-            pager(
-                state.page,
-                state.pages,
-                state.total,
-                lambda p: rx.cond(state.query != "", f"{ROUTE}?{state.query}&page={p}", f"{ROUTE}?page={p}"),
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        rx.cond(
-            state.query != "",
-            empty_note("No emails match.", "mail-search"),
-            empty_note("The store has not written any emails yet.", "mail"),
-        ),
+    return paged_table(
+        state,
+        ROUTE,
+        ["Written (UTC)", "To", "Subject", "Status"],
+        _row,
+        empty_note("No emails match.", "mail-search"),
+        none_yet=empty_note("The store has not written any emails yet.", "mail"),
     )
 
 
@@ -232,11 +185,8 @@ def outbox_page() -> rx.Component:
                 width="100%",
             ),
         ),
-        panel("Filter", rx.cond(AdminOutboxState.loaded, _filters(), rx.skeleton(rx.box(height="90px")))),
-        panel(
-            "Emails",
-            rx.cond(AdminOutboxState.loaded, _table(), rx.skeleton(rx.box(height="240px", width="100%"))),
-        ),
+        panel("Filter", loading(AdminOutboxState.loaded, _filters(), "90px")),
+        panel("Emails", loading(AdminOutboxState.loaded, _table())),
         spacing="4",
         width="100%",
     )
@@ -250,16 +200,10 @@ def _view(email_id: int) -> OutboxView:
         return outbox_admin.email_view(session, email_id)
 
 
-def _resend(actor: User, email_id: int) -> None:
-    with session_scope(write=True) as session:
-        outbox_admin.resend_email(session, actor, email_id)
-
-
-class AdminEmailState(AdminPageState, rx.State):
+class AdminEmailState(AdminEditState, rx.State):
     email: OutboxView | None = None
     not_found: bool = False
     loaded: bool = False
-    busy: bool = False
 
     def _email_id(self) -> int:
         key = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
@@ -271,32 +215,16 @@ class AdminEmailState(AdminPageState, rx.State):
         except NotFound:
             self.email, self.not_found = None, True
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         await self._refresh()
         self.loaded = True
         return None
 
-    @rx.event
-    async def resend(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        self.busy = True
-        try:
-            await asyncio.to_thread(_resend, actor, self._email_id())
-        except RevoqueError as exc:
-            return rx.toast.error(str(exc))
-        finally:
-            self.busy = False
-        await self._refresh()
-        return rx.toast.success("Sending the email again.")
+    @staff_event
+    async def resend(self, actor: User):
+        return await self._make_change(actor, "Sending the email again.", outbox_admin.resend_email, self._email_id())
 
 
 def _fact(label: str, value) -> rx.Component:
@@ -311,7 +239,7 @@ def _fact(label: str, value) -> rx.Component:
 
 def _email_detail(email) -> rx.Component:
     return rx.vstack(
-        rx.link(rx.hstack(rx.icon("arrow-left", size=14), "Outbox", align="center", spacing="1"), href=ROUTE, size="2"),
+        back_link("Outbox", ROUTE),
         rx.hstack(
             rx.heading(email.subject, size="5", data_testid="email-subject"),
             status_badge(email.status, email.status_label, data_testid="email-status"),
@@ -394,12 +322,6 @@ def _email_detail(email) -> rx.Component:
 
 @admin_page(route=f"{ROUTE}/[email_id]", title="Email", on_load=AdminEmailState.load)
 def email_page() -> rx.Component:
-    return rx.cond(
-        AdminEmailState.loaded,
-        rx.cond(
-            AdminEmailState.not_found,
-            empty_note("There is no such email in the outbox.", "mail-x"),
-            _email_detail(AdminEmailState.email),
-        ),
-        rx.skeleton(rx.box(height="420px", width="100%")),
-    )
+    state = AdminEmailState
+    missing = empty_note("There is no such email in the outbox.", "mail-x")
+    return loading(state.loaded, rx.cond(state.not_found, missing, _email_detail(state.email)), "420px")

@@ -35,7 +35,7 @@ from revoque.services.product_admin import (
     ProductValidationError,
     VariantForm,
 )
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminPageState, in_write_session, staff_event, staff_load
 
 ROUTE = product_admin.ADMIN_ROUTE
 NONE = "none"  # a select cannot hold an empty value
@@ -56,11 +56,6 @@ def _save(actor: User, product_id: int, editor: ProductEditor) -> int:
     data = product_admin.editor_input(editor)
     with session_scope(write=True) as session:
         return product_admin.save_product(session, actor, product_id or None, data).id
-
-
-def _change(change, *args) -> None:
-    with session_scope(write=True) as session:
-        change(session, *args)
 
 
 class ProductEditState(AdminPageState, rx.State):
@@ -143,13 +138,9 @@ class ProductEditState(AdminPageState, rx.State):
         self._show(editor)
         self.categories, self.brands, self.collections = choices.categories, choices.brands, choices.collections
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         path_id = self._path_id()
         if path_id == 0 and not self.router.url.path.rstrip("/").endswith("/new"):
             self.not_found, self.loaded = True, True
@@ -165,41 +156,25 @@ class ProductEditState(AdminPageState, rx.State):
 
     # --- fields -----------------------------------------------------------------------------------
 
-    @rx.event
+    @staff_event
     async def set_text(self, name: str, value: str):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if name in TEXT_FIELDS:
             setattr(self, name, str(value))
         return None
 
-    @rx.event
+    @staff_event
     async def set_choice(self, name: str, value: str):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if name in CHOICE_FIELDS:
             setattr(self, name, str(value))
         return None
 
-    @rx.event
+    @staff_event
     async def set_featured(self, checked: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.featured = bool(checked)
         return None
 
-    @rx.event
+    @staff_event
     async def toggle_collection(self, collection_id: str, checked: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         collection_id = str(collection_id)
         rest = [i for i in self.collection_ids if i != collection_id]
         known = {c.value for c in self.collections}
@@ -217,12 +192,8 @@ class ProductEditState(AdminPageState, rx.State):
         except ProductValidationError as exc:
             self.option_problems = exc.problems
 
-    @rx.event
+    @staff_event
     async def set_option(self, index: int, name: str, value: str):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         index = int(index)
         if 0 <= index < len(self.options) and name in ("name", "values_text"):
             options = [OptionForm(o.name, o.values_text) for o in self.options]
@@ -234,44 +205,28 @@ class ProductEditState(AdminPageState, rx.State):
                 self._regrid()
         return None
 
-    @rx.event
+    @staff_event
     async def add_option(self):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         if len(self.options) < MAX_OPTIONS:
             self.options = [*self.options, OptionForm()]
         return None
 
-    @rx.event
+    @staff_event
     async def remove_option(self, index: int):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         index = int(index)
         if 0 <= index < len(self.options):
             self.options = [o for i, o in enumerate(self.options) if i != index]
             self._regrid()
         return None
 
-    @rx.event
+    @staff_event
     async def regenerate(self):
         """Put back every combination of the option values (rows removed by hand come back)."""
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self._regrid()
         return None
 
-    @rx.event
+    @staff_event
     async def set_variant(self, index: int, name: str, value: str):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         index = int(index)
         if 0 <= index < len(self.variants) and name in VARIANT_FIELDS:
             variants = list(self.variants)
@@ -279,12 +234,8 @@ class ProductEditState(AdminPageState, rx.State):
             self.variants = variants
         return None
 
-    @rx.event
+    @staff_event
     async def set_tracking(self, index: int, checked: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         index = int(index)
         if 0 <= index < len(self.variants):
             variants = list(self.variants)
@@ -292,12 +243,8 @@ class ProductEditState(AdminPageState, rx.State):
             self.variants = variants
         return None
 
-    @rx.event
+    @staff_event
     async def remove_variant(self, index: int):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         index = int(index)
         if len(self.variants) <= 1:
             return rx.toast.error("A product needs at least one variant.")
@@ -307,13 +254,8 @@ class ProductEditState(AdminPageState, rx.State):
 
     # --- saving -----------------------------------------------------------------------------------
 
-    @rx.event
-    async def save(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            yield refused.response
-            return
+    @staff_event
+    async def save(self, actor: User):
         if self.option_problems:
             self.problems = list(self.option_problems)
             yield rx.toast.error("Fix the options first.")
@@ -339,12 +281,8 @@ class ProductEditState(AdminPageState, rx.State):
         await self._reload()
         yield rx.toast.success("Product saved.")
 
-    @rx.event
-    async def delete_product(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def delete_product(self, actor: User):
         if not self.editing_id:
             return None
         try:
@@ -355,13 +293,8 @@ class ProductEditState(AdminPageState, rx.State):
 
     # --- images -----------------------------------------------------------------------------------
 
-    @rx.event
-    async def upload_images(self, files: list[rx.UploadFile]):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            yield refused.response
-            return
+    @staff_event
+    async def upload_images(self, actor: User, files: list[rx.UploadFile]):
         if not self.editing_id:
             yield rx.toast.error("Save the product first, then add its images.")
             return
@@ -385,37 +318,25 @@ class ProductEditState(AdminPageState, rx.State):
 
     async def _image_change(self, actor: User, success: str, change, *args):
         try:
-            await asyncio.to_thread(_change, change, actor, *args)
+            await asyncio.to_thread(in_write_session, change, actor, *args)
         except RevoqueError as exc:
             return rx.toast.error(str(exc))
         self.images = await asyncio.to_thread(_read_images, self.editing_id)
         return rx.toast.success(success) if success else None
 
-    @rx.event
-    async def set_alt(self, image_id: int, alt: str):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def set_alt(self, actor: User, image_id: int, alt: str):
         current = next((i for i in self.images if i.id == int(image_id)), None)
         if current is None or current.alt == " ".join(str(alt).split()):
             return None
         return await self._image_change(actor, "Alt text saved.", product_admin.set_image_alt, int(image_id), alt)
 
-    @rx.event
-    async def move_image(self, image_id: int, offset: int):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def move_image(self, actor: User, image_id: int, offset: int):
         return await self._image_change(actor, "", product_admin.move_image, int(image_id), int(offset))
 
-    @rx.event
-    async def delete_image(self, image_id: int):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def delete_image(self, actor: User, image_id: int):
         return await self._image_change(actor, "Image deleted.", product_admin.delete_image, int(image_id))
 
 

@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from revoque.components.admin_choices import native_select
-from revoque.components.admin_layout import admin_page, empty_note, pager, panel
+from revoque.components.admin_forms import confirm, labelled_filter
+from revoque.components.admin_layout import admin_page, color_badge, empty_note, panel
+from revoque.components.admin_table import ANY, filter_form, loading, paged_table
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.models import User
@@ -29,11 +31,9 @@ from revoque.services.product_admin import (
     ProductRow,
     ProductRowsPage,
 )
-from revoque.state.admin import AccessRefused, AdminPageState
-from revoque.state.listing import int_param
+from revoque.state.admin import AdminListState, filtered_redirect, staff_event, staff_load
 
 ROUTE = product_admin.ADMIN_ROUTE
-ANY = "any"  # a select cannot hold an empty value
 STATUS_COLORS = {"active": "green", "draft": "amber", "archived": "gray"}
 STOCK_COLORS = {"in": "gray", "low": "amber", "out": "red"}
 
@@ -62,11 +62,8 @@ def _bulk(actor: User, action: str, ids: list[int], percent: str, confirmed: boo
         return product_admin.run_bulk(session, actor, action, ids, percent=percent, confirmed=confirmed)
 
 
-class AdminProductsState(AdminPageState, rx.State):
+class AdminProductsState(AdminListState, rx.State):
     rows: list[ProductRow] = []
-    total: int = 0
-    page: int = 1
-    pages: int = 1
     q: str = ""
     status: str = ANY
     category: str = ANY
@@ -75,7 +72,6 @@ class AdminProductsState(AdminPageState, rx.State):
     categories: list[Choice] = []
     selected: list[int] = []
     busy: bool = False
-    loaded: bool = False
 
     @rx.var
     def query(self) -> str:
@@ -89,59 +85,38 @@ class AdminProductsState(AdminPageState, rx.State):
     def all_selected(self) -> bool:
         return bool(self.rows) and all(row.id in self.selected for row in self.rows)
 
-    def _filters(self) -> tuple[ProductFilters, int]:
-        params = self.router.url.query_parameters
-        return product_admin.parse_filters(dict(params)), int_param(params.get("page"), 1)
-
     async def _refresh(self) -> None:
-        filters, page = self._filters()
-        result, self.categories = await asyncio.to_thread(_load_page, filters, page)
-        self.rows, self.total, self.page, self.pages = result.items, result.total, result.page, result.pages
+        filters = product_admin.parse_filters(self._url_params())
+        result, self.categories = await asyncio.to_thread(_load_page, filters, self._requested_page())
+        self.rows = self._take_page(result)
         self.q, self.sort = filters.q, filters.sort
         self.status, self.stock = filters.status or ANY, filters.stock or ANY
         self.category = str(filters.category_id) if filters.category_id else ANY
         shown = {row.id for row in self.rows}
         self.selected = [i for i in self.selected if i in shown]
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         self.selected = []
         await self._refresh()
         self.loaded = True
         return None
 
-    @rx.event
+    @staff_event
     async def apply_filters(self, form: dict):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         fields = [str(form.get(name, "")) for name in ("q", "status", "category", "stock", "sort")]
-        query = products_query(*fields)
-        return rx.redirect(f"{ROUTE}?{query}" if query else ROUTE)
+        return filtered_redirect(ROUTE, products_query(*fields))
 
-    @rx.event
+    @staff_event
     async def toggle(self, product_id: int, checked: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         product_id = int(product_id)
         rest = [i for i in self.selected if i != product_id]
         self.selected = [*rest, product_id] if checked and product_id in {r.id for r in self.rows} else rest
         return None
 
-    @rx.event
+    @staff_event
     async def toggle_all(self, checked: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.selected = [row.id for row in self.rows] if checked else []
         return None
 
@@ -160,90 +135,57 @@ class AdminProductsState(AdminPageState, rx.State):
         await self._refresh()
         return rx.toast.success(result.message, duration=8000)
 
-    @rx.event
-    async def activate(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def activate(self, actor: User):
         return await self._run(actor, BulkAction.ACTIVATE)
 
-    @rx.event
-    async def archive(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def archive(self, actor: User):
         return await self._run(actor, BulkAction.ARCHIVE)
 
-    @rx.event
-    async def change_prices(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def change_prices(self, actor: User, form: dict):
         return await self._run(actor, BulkAction.PRICE, percent=str(form.get("percent", "")))
 
-    @rx.event
-    async def delete_selected(self):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def delete_selected(self, actor: User):
         return await self._run(actor, BulkAction.DELETE, confirmed=True)
 
 
 # --- filters --------------------------------------------------------------------------------------
 
 
-def _labelled(text: str, control: rx.Component, **props) -> rx.Component:
-    return rx.vstack(
-        rx.text(text, size="1", weight="medium", color_scheme="gray"),
-        control,
-        spacing="1",
-        class_name="admin-filter",
-        **props,
-    )
-
-
 def _select(name: str, options, default, any_label: str, label: str) -> rx.Component:
-    return native_select(options, label=label, none_label=any_label, none_value=ANY, name=name, default_value=default)
+    return labelled_filter(
+        label,
+        native_select(options, label=label, none_label=any_label, none_value=ANY, name=name, default_value=default),
+    )
 
 
 def _filters() -> rx.Component:
     state = AdminProductsState
-    return rx.form(
-        rx.flex(
-            _labelled(
-                "Search",
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=14)),
-                    name="q",
-                    default_value=state.q,
-                    placeholder="Title or SKU",
-                    type="search",
-                    width="100%",
-                    data_testid="products-search",
-                ),
-                flex="2 1 220px",
+    return filter_form(
+        labelled_filter(
+            "Search",
+            rx.input(
+                rx.input.slot(rx.icon("search", size=14)),
+                name="q",
+                default_value=state.q,
+                placeholder="Title or SKU",
+                type="search",
+                width="100%",
+                data_testid="products-search",
             ),
-            _labelled("Status", _select("status", STATUS_OPTIONS, state.status, "Any status", "Status")),
-            _labelled("Category", _select("category", state.categories, state.category, "Any category", "Category")),
-            _labelled("Stock", _select("stock", STOCK_OPTIONS, state.stock, "Any stock", "Stock")),
-            _labelled("Sort", _select("sort", SORT_OPTIONS, state.sort, "", "Sort")),
-            rx.hstack(
-                rx.button(rx.icon("filter", size=16), "Filter", type="submit", data_testid="products-apply"),
-                rx.link(rx.button("Clear", variant="soft", color_scheme="gray", type="button"), href=ROUTE),
-                spacing="2",
-            ),
-            spacing="3",
-            align="end",
-            wrap="wrap",
-            width="100%",
+            flex="2 1 220px",
         ),
-        on_submit=AdminProductsState.apply_filters,
-        width="100%",
-        key=AdminProductsState.query,  # uncontrolled fields: a new query mounts them afresh
+        _select("status", STATUS_OPTIONS, state.status, "Any status", "Status"),
+        _select("category", state.categories, state.category, "Any category", "Category"),
+        _select("stock", STOCK_OPTIONS, state.stock, "Any stock", "Stock"),
+        _select("sort", SORT_OPTIONS, state.sort, "", "Sort"),
+        on_submit=state.apply_filters,
+        key=state.query,
+        route=ROUTE,
+        testid="products-apply",
     )
 
 
@@ -294,35 +236,15 @@ def _price_dialog() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("trash-2", size=14), "Delete", variant="soft", color_scheme="red", data_testid="bulk-delete"
-            )
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(f"Delete {AdminProductsState.selected_count} products?"),
-            rx.alert_dialog.description(
-                "Their variants, images and stock go too, and this cannot be undone. Products that appear on "
-                "orders are archived instead, so those orders keep their history.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep them", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Delete",
-                        color_scheme="red",
-                        on_click=AdminProductsState.delete_selected,
-                        data_testid="bulk-delete-confirm",
-                    )
-                ),
-                justify="end",
-                spacing="3",
-                padding_top="16px",
-            ),
-            max_width="440px",
-        ),
+    return confirm(
+        rx.button(rx.icon("trash-2", size=14), "Delete", variant="soft", color_scheme="red", data_testid="bulk-delete"),
+        f"Delete {AdminProductsState.selected_count} products?",
+        "Their variants, images and stock go too, and this cannot be undone. Products that appear on orders are "
+        "archived instead, so those orders keep their history.",
+        "Delete",
+        AdminProductsState.delete_selected,
+        yes_testid="bulk-delete-confirm",
+        cancel_label="Keep them",
     )
 
 
@@ -369,9 +291,7 @@ def _bulk_bar() -> rx.Component:
 
 
 def status_badge(status, label, **props) -> rx.Component:
-    return rx.badge(
-        label, color_scheme=rx.match(status, *STATUS_COLORS.items(), "gray"), variant="soft", radius="full", **props
-    )
+    return color_badge(label, status, STATUS_COLORS, **props)
 
 
 def _row(row: ProductRow) -> rx.Component:
@@ -419,55 +339,26 @@ def _row(row: ProductRow) -> rx.Component:
 
 def _table() -> rx.Component:
     state = AdminProductsState
-    header = rx.table.row(
-        rx.table.column_header_cell(
-            rx.checkbox(
-                checked=state.all_selected,
-                on_change=state.toggle_all,
-                aria_label="Select every product on this page",
-                data_testid="product-select-all",
-            )
-        ),
-        rx.table.column_header_cell("Product"),
-        rx.table.column_header_cell("Status"),
-        rx.table.column_header_cell("Stock"),
-        rx.table.column_header_cell("Category"),
-        rx.table.column_header_cell("Price", text_align="right"),
-        rx.table.column_header_cell("Updated"),
+    select_all = rx.checkbox(
+        checked=state.all_selected,
+        on_change=state.toggle_all,
+        aria_label="Select every product on this page",
+        data_testid="product-select-all",
     )
-    return rx.cond(
-        state.total > 0,
-        rx.vstack(
-            _bulk_bar(),
-            rx.box(
-                rx.table.root(
-                    rx.table.header(header),
-                    rx.table.body(rx.foreach(state.rows, _row)),
-                    variant="ghost",
-                    size="2",
-                    width="100%",
-                ),
-                class_name="admin-table-scroll",
-            ),
-            pager(
-                state.page,
-                state.pages,
-                state.total,
-                lambda p: rx.cond(state.query != "", f"{ROUTE}?{state.query}&page={p}", f"{ROUTE}?page={p}"),
-            ),
-            spacing="2",
+    headers = [select_all, "Product", "Status", "Stock", "Category", ("Price", "right"), "Updated"]
+    return paged_table(
+        state,
+        ROUTE,
+        headers,
+        _row,
+        empty_note("No products match these filters.", "search-x"),
+        above=_bulk_bar(),
+        none_yet=rx.vstack(
+            empty_note("There are no products yet.", "package-open"),
+            rx.link(rx.button(rx.icon("plus", size=16), "Add your first product"), href=f"{ROUTE}/new"),
+            align="center",
             width="100%",
-        ),
-        rx.cond(
-            state.query != "",
-            empty_note("No products match these filters.", "search-x"),
-            rx.vstack(
-                empty_note("There are no products yet.", "package-open"),
-                rx.link(rx.button(rx.icon("plus", size=16), "Add your first product"), href=f"{ROUTE}/new"),
-                align="center",
-                width="100%",
-                padding_bottom="16px",
-            ),
+            padding_bottom="16px",
         ),
     )
 
@@ -481,14 +372,10 @@ def _new_button() -> rx.Component:
 
 @admin_page(route=ROUTE, title="Products", on_load=AdminProductsState.load)
 def products_page() -> rx.Component:
-    loading = rx.skeleton(rx.box(height="320px", width="100%"))
+    loaded = AdminProductsState.loaded
     return rx.vstack(
-        panel(
-            "Find products",
-            rx.cond(AdminProductsState.loaded, _filters(), rx.skeleton(rx.box(height="58px"))),
-            action=_new_button(),
-        ),
-        panel("Products", rx.cond(AdminProductsState.loaded, _table(), loading)),
+        panel("Find products", loading(loaded, _filters(), "58px"), action=_new_button()),
+        panel("Products", loading(loaded, _table(), "320px")),
         spacing="4",
         width="100%",
     )

@@ -1,8 +1,8 @@
-"""/admin/settings (admins only): the store's contact details, tax rate and whether prices include
-it, which payment methods checkout offers, and the bank details bank-transfer shoppers pay to.
-``revoque.services.store_settings`` checks the form, saves it (the next cart and order use it) and
-audits the change before → after. The store's name and currency are shown with the environment
-variable that sets them."""
+"""/admin/settings (admins only): the store's name and contact details, tax rate and whether prices
+include it, which payment methods checkout offers, and the bank details bank-transfer shoppers pay
+to. ``revoque.services.store_settings`` checks the form, saves it (the next page, cart and order use
+it) and audits the change before → after. The currency is shown with the environment variable that
+sets it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import asyncio
 
 import reflex as rx
 
-from revoque.components.admin_forms import area_field, field_error, select_field, switch_field, text_field
+from revoque.components.admin_forms import area_field, field_error, form_panel, select_field, switch_field, text_field
 from revoque.components.admin_layout import admin_page, panel
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
@@ -18,7 +18,7 @@ from revoque.models import User
 from revoque.services import store_settings
 from revoque.services.admin_forms import FormInvalid
 from revoque.services.store_settings import SettingsValues, SettingsView
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminPageState, staff_event, staff_load
 
 ROUTE = "/admin/settings"
 TAX_MODE_OPTIONS = [
@@ -40,7 +40,6 @@ def _save(actor: User, form: dict) -> None:
 
 class AdminSettingsState(AdminPageState, rx.State):
     values: SettingsValues = SettingsValues()
-    store_name: str = ""
     currency: str = ""
     card_gateway: str = ""
     tax_example: str = ""
@@ -52,28 +51,20 @@ class AdminSettingsState(AdminPageState, rx.State):
 
     async def _refresh(self) -> None:
         view = await asyncio.to_thread(_view)
-        self.values, self.store_name, self.currency = view.values, view.store_name, view.currency
+        self.values, self.currency = view.values, view.currency
         self.card_gateway, self.tax_example, self.updated_text = view.card_gateway, view.tax_example, view.updated_text
         self.form_version += 1
 
-    @rx.event
+    @staff_load(admin_only=True)
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page(admin_only=True)
-        except AccessRefused as refused:
-            return refused.response
         self.errors = {}
         await self._refresh()
         self.loaded = True
         return None
 
-    @rx.event
-    async def save(self, form: dict):
-        try:
-            actor = await self._admit(admin_only=True)
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event(admin_only=True)
+    async def save(self, actor: User, form: dict):
         self.saving = True
         try:
             await asyncio.to_thread(_save, actor, form)
@@ -104,7 +95,13 @@ def _store_panel() -> rx.Component:
     return panel(
         "Store",
         rx.grid(
-            _fixed("Name", state.store_name, "Set by STORE_NAME when the store starts.", "setting-store-name"),
+            text_field(
+                "Name",
+                "store_name",
+                state.values.store_name,
+                state.errors,
+                hint="In the header, footer, page titles, emails, invoices and the assistant's replies.",
+            ),
             _fixed(
                 "Currency",
                 state.currency,
@@ -120,106 +117,88 @@ def _store_panel() -> rx.Component:
 
 def _contact_panel() -> rx.Component:
     values, errors = AdminSettingsState.values, AdminSettingsState.errors
-    return panel(
+    return form_panel(
         "Contact",
-        rx.vstack(
-            text_field(
-                "Email", "contact_email", values.contact_email, errors, type_="email", placeholder="hello@example.com"
-            ),
-            text_field(
-                "Phone", "contact_phone", values.contact_phone, errors, type_="tel", placeholder="+234 803 123 4567"
-            ),
-            area_field(
-                "Address",
-                "contact_address",
-                values.contact_address,
-                errors,
-                rows="2",
-                hint="In email footers and invoices.",
-            ),
-            spacing="3",
-            width="100%",
+        text_field(
+            "Email", "contact_email", values.contact_email, errors, type_="email", placeholder="hello@example.com"
+        ),
+        text_field(
+            "Phone", "contact_phone", values.contact_phone, errors, type_="tel", placeholder="+234 803 123 4567"
+        ),
+        area_field(
+            "Address",
+            "contact_address",
+            values.contact_address,
+            errors,
+            rows="2",
+            hint="In email footers and invoices.",
         ),
     )
 
 
 def _tax_panel() -> rx.Component:
     values, errors = AdminSettingsState.values, AdminSettingsState.errors
-    return panel(
+    return form_panel(
         "Tax",
-        rx.vstack(
-            select_field("How prices are shown", "tax_mode", values.tax_mode, TAX_MODE_OPTIONS, errors),
-            text_field(
-                "Tax rate (%)",
-                "tax_rate",
-                values.tax_rate,
-                errors,
-                input_mode="decimal",
-                hint="7.5 for Nigerian VAT; 0 for none.",
-            ),
-            rx.callout(
-                AdminSettingsState.tax_example,
-                icon="calculator",
-                size="1",
-                color_scheme="gray",
-                width="100%",
-                data_testid="tax-example",
-            ),
-            rx.text(
-                "Changes apply to new carts and orders; orders already placed keep the tax they were charged.",
-                size="1",
-                color_scheme="gray",
-            ),
-            spacing="3",
+        select_field("How prices are shown", "tax_mode", values.tax_mode, TAX_MODE_OPTIONS, errors),
+        text_field(
+            "Tax rate (%)",
+            "tax_rate",
+            values.tax_rate,
+            errors,
+            input_mode="decimal",
+            hint="7.5 for Nigerian VAT; 0 for none.",
+        ),
+        rx.callout(
+            AdminSettingsState.tax_example,
+            icon="calculator",
+            size="1",
+            color_scheme="gray",
             width="100%",
+            data_testid="tax-example",
+        ),
+        rx.text(
+            "Changes apply to new carts and orders; orders already placed keep the tax they were charged.",
+            size="1",
+            color_scheme="gray",
         ),
     )
 
 
 def _payments_panel() -> rx.Component:
     values, errors = AdminSettingsState.values, AdminSettingsState.errors
-    return panel(
+    return form_panel(
         "Payment methods",
-        rx.vstack(
-            switch_field(
-                "Card",
-                "card_payments_enabled",
-                values.card_payments_enabled,
-                hint=f"Through {AdminSettingsState.card_gateway}.",
-            ),
-            switch_field(
-                "Pay on delivery",
-                "pay_on_delivery_enabled",
-                values.pay_on_delivery_enabled,
-                hint="Cash or card at the door.",
-            ),
-            switch_field(
-                "Bank transfer",
-                "bank_transfer_enabled",
-                values.bank_transfer_enabled,
-                hint="Shoppers pay to the account below; you ship once it arrives.",
-            ),
-            field_error(errors, "payments"),
-            spacing="3",
-            width="100%",
+        switch_field(
+            "Card",
+            "card_payments_enabled",
+            values.card_payments_enabled,
+            hint=f"Through {AdminSettingsState.card_gateway}.",
         ),
+        switch_field(
+            "Pay on delivery",
+            "pay_on_delivery_enabled",
+            values.pay_on_delivery_enabled,
+            hint="Cash or card at the door.",
+        ),
+        switch_field(
+            "Bank transfer",
+            "bank_transfer_enabled",
+            values.bank_transfer_enabled,
+            hint="Shoppers pay to the account below; you ship once it arrives.",
+        ),
+        field_error(errors, "payments"),
     )
 
 
 def _bank_panel() -> rx.Component:
     values, errors = AdminSettingsState.values, AdminSettingsState.errors
-    return panel(
+    return form_panel(
         "Bank transfer details",
-        rx.vstack(
-            text_field("Bank", "bank_name", values.bank_name, errors, placeholder="Zenith Bank"),
-            text_field("Account name", "bank_account_name", values.bank_account_name, errors),
-            text_field(
-                "Account number", "bank_account_number", values.bank_account_number, errors, input_mode="numeric"
-            ),
-            rx.text("Shown at checkout, on the order page and in emails.", size="1", color_scheme="gray"),
-            spacing="3",
-            width="100%",
-        ),
+        text_field("Bank", "bank_name", values.bank_name, errors, placeholder="Zenith Bank"),
+        text_field("Account name", "bank_account_name", values.bank_account_name, errors),
+        text_field("Account number", "bank_account_number", values.bank_account_number, errors, input_mode="numeric"),
+        rx.text("Shown at checkout, on the order page and in emails.", size="1", color_scheme="gray"),
     )
 
 

@@ -9,8 +9,9 @@ import asyncio
 
 import reflex as rx
 
-from revoque.components.admin_forms import confirm, move_buttons, switch_field, text_field
+from revoque.components.admin_forms import confirm, form_dialog, move_buttons, switch_field, text_field, yes_no
 from revoque.components.admin_layout import admin_page, empty_note, panel
+from revoque.components.admin_table import actions_header, data_table, loading
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
 from revoque.models import User
@@ -19,7 +20,7 @@ from revoque.services.admin_forms import FormInvalid
 from revoque.services.money import currency_info
 from revoque.services.shipping_admin import ShippingFormValues, ShippingRow
 from revoque.settings import get_settings
-from revoque.state.admin import AccessRefused, AdminPageState
+from revoque.state.admin import AdminEditState, staff_event, staff_load
 
 ROUTE = "/admin/shipping"
 
@@ -34,11 +35,6 @@ def _values(method_id: int) -> ShippingFormValues:
         return shipping_admin.form_values(session, method_id)
 
 
-def _change(change, *args):
-    with session_scope(write=True) as session:
-        return change(session, *args)
-
-
 def _save(actor: User, method_id: int, form: dict) -> str:
     data = shipping_admin.parse_shipping_form(form)
     with session_scope(write=True) as session:
@@ -47,10 +43,9 @@ def _save(actor: User, method_id: int, form: dict) -> str:
         return shipping_admin.create_method(session, actor, data).name
 
 
-class AdminShippingState(AdminPageState, rx.State):
+class AdminShippingState(AdminEditState, rx.State):
     rows: list[ShippingRow] = []
     loaded: bool = False
-    busy: bool = False
     dialog_open: bool = False
     form: ShippingFormValues = ShippingFormValues()
     errors: dict[str, str] = {}
@@ -59,13 +54,9 @@ class AdminShippingState(AdminPageState, rx.State):
     async def _refresh(self) -> None:
         self.rows = await asyncio.to_thread(_rows)
 
-    @rx.event
+    @staff_load
     async def load(self):
         self.loaded = False
-        try:
-            await self._admit_page()
-        except AccessRefused as refused:
-            return refused.response
         await self._refresh()
         self.dialog_open, self.errors = False, {}
         self.loaded = True
@@ -75,21 +66,13 @@ class AdminShippingState(AdminPageState, rx.State):
         self.form, self.errors, self.dialog_open = values, {}, True
         self.form_version += 1
 
-    @rx.event
+    @staff_event
     async def start_new(self):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self._open(ShippingFormValues())
         return None
 
-    @rx.event
+    @staff_event
     async def start_edit(self, method_id: int):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         try:
             self._open(await asyncio.to_thread(_values, int(method_id)))
         except NotFound as exc:
@@ -97,21 +80,13 @@ class AdminShippingState(AdminPageState, rx.State):
             return rx.toast.error(str(exc))
         return None
 
-    @rx.event
+    @staff_event
     async def set_dialog_open(self, open_: bool):
-        try:
-            await self._admit()
-        except AccessRefused as refused:
-            return refused.response
         self.dialog_open = bool(open_)
         return None
 
-    @rx.event
-    async def save(self, form: dict):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def save(self, actor: User, form: dict):
         method_id = self.form.id
         self.busy = True
         try:
@@ -127,35 +102,16 @@ class AdminShippingState(AdminPageState, rx.State):
         await self._refresh()
         return rx.toast.success(f"{name} saved." if method_id else f"{name} added.")
 
-    async def _run(self, actor: User, success: str, change, *args):
-        """Make one change as ``actor`` (already admitted), reload the list and say how it went."""
-        self.busy = True
-        try:
-            await asyncio.to_thread(_change, change, actor, *args)
-        except RevoqueError as exc:
-            await self._refresh()
-            return rx.toast.error(str(exc))
-        finally:
-            self.busy = False
-        await self._refresh()
-        return rx.toast.success(success) if success else None
-
-    @rx.event
-    async def set_active(self, method_id: int, active: bool):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
+    @staff_event
+    async def set_active(self, actor: User, method_id: int, active: bool):
         message = "Delivery method switched on." if active else "Delivery method switched off."
-        return await self._run(actor, message, shipping_admin.set_method_active, int(method_id), bool(active))
+        change = shipping_admin.set_method_active
+        return await self._make_change(actor, message, change, int(method_id), bool(active), refresh_on_error=True)
 
-    @rx.event
-    async def move(self, method_id: int, direction: str):
-        try:
-            actor = await self._admit()
-        except AccessRefused as refused:
-            return refused.response
-        return await self._run(actor, "", shipping_admin.move_method, int(method_id), str(direction))
+    @staff_event
+    async def move(self, actor: User, method_id: int, direction: str):
+        change = shipping_admin.move_method
+        return await self._make_change(actor, "", change, int(method_id), str(direction), refresh_on_error=True)
 
 
 def _row(row: ShippingRow) -> rx.Component:
@@ -180,13 +136,7 @@ def _row(row: ShippingRow) -> rx.Component:
         ),
         rx.table.cell(rx.text(row.price_text, size="2", weight="medium", white_space="nowrap"), text_align="right"),
         rx.table.cell(rx.text(row.orders, size="2"), text_align="right"),
-        rx.table.cell(
-            rx.cond(
-                row.active,
-                rx.badge("On", color_scheme="green", variant="soft", radius="full"),
-                rx.badge("Off", color_scheme="gray", variant="soft", radius="full"),
-            )
-        ),
+        rx.table.cell(yes_no(row.active)),
         rx.table.cell(
             rx.hstack(
                 rx.button(
@@ -214,24 +164,10 @@ def _row(row: ShippingRow) -> rx.Component:
 
 
 def _table() -> rx.Component:
-    headers = [("Order", "left"), ("Method", "left"), ("Price", "right"), ("Orders", "right"), ("Status", "left")]
+    headers = ["Order", "Method", ("Price", "right"), ("Orders", "right"), "Status", actions_header()]
     return rx.cond(
         AdminShippingState.rows.length() > 0,
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[rx.table.column_header_cell(h, text_align=a) for h, a in headers],
-                        rx.table.column_header_cell(rx.el.span("Actions", class_name="sr-only")),
-                    )
-                ),
-                rx.table.body(rx.foreach(AdminShippingState.rows, _row)),
-                variant="ghost",
-                size="2",
-                width="100%",
-            ),
-            class_name="admin-table-scroll",
-        ),
+        data_table(headers, AdminShippingState.rows, _row),
         empty_note("No delivery methods yet. Add one: shoppers need one to check out.", "truck"),
     )
 
@@ -239,49 +175,23 @@ def _table() -> rx.Component:
 def _dialog() -> rx.Component:
     state, errors = AdminShippingState, AdminShippingState.errors
     symbol = currency_info(get_settings().store_currency).symbol.strip()
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(state.form.id > 0, "Edit delivery method", "New delivery method")),
-            rx.dialog.description(
-                "Shoppers see the name, price and delivery time at checkout.", size="2", color_scheme="gray"
-            ),
-            rx.form(
-                rx.vstack(
-                    text_field("Name", "name", state.form.name, errors, placeholder="Standard delivery (Lagos)"),
-                    text_field(
-                        f"Price ({symbol})",
-                        "price",
-                        state.form.price,
-                        errors,
-                        hint="0 for free delivery.",
-                        input_mode="decimal",
-                    ),
-                    text_field(
-                        "Delivery time", "estimate", state.form.estimate, errors, placeholder="1–2 business days"
-                    ),
-                    switch_field(
-                        "Pick-up in store", "is_pickup", state.form.is_pickup, hint="The shopper collects the order."
-                    ),
-                    switch_field(
-                        "Switched on", "active", state.form.active, errors, hint="Off: checkout does not offer it."
-                    ),
-                    rx.hstack(
-                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                        rx.button("Save", type="submit", loading=state.busy, data_testid="save-shipping"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    padding_top="12px",
-                ),
-                on_submit=AdminShippingState.save,
-                key=state.form_version,
-            ),
-            max_width="480px",
+    return form_dialog(
+        rx.cond(state.form.id > 0, "Edit delivery method", "New delivery method"),
+        "Shoppers see the name, price and delivery time at checkout.",
+        text_field("Name", "name", state.form.name, errors, placeholder="Standard delivery (Lagos)"),
+        text_field(
+            f"Price ({symbol})", "price", state.form.price, errors, hint="0 for free delivery.", input_mode="decimal"
         ),
-        open=state.dialog_open,
-        on_open_change=AdminShippingState.set_dialog_open,
+        text_field("Delivery time", "estimate", state.form.estimate, errors, placeholder="1–2 business days"),
+        switch_field("Pick-up in store", "is_pickup", state.form.is_pickup, hint="The shopper collects the order."),
+        switch_field("Switched on", "active", state.form.active, errors, hint="Off: checkout does not offer it."),
+        on_submit=state.save,
+        key=state.form_version,
+        busy=state.busy,
+        save_testid="save-shipping",
+        open_=state.dialog_open,
+        on_open_change=state.set_dialog_open,
+        max_width="480px",
     )
 
 
@@ -297,7 +207,7 @@ def shipping_page() -> rx.Component:
                 color_scheme="gray",
                 margin_bottom="8px",
             ),
-            rx.cond(AdminShippingState.loaded, _table(), rx.skeleton(rx.box(height="200px", width="100%"))),
+            loading(AdminShippingState.loaded, _table(), "200px"),
             action=rx.button(
                 rx.icon("plus", size=16),
                 "New method",
