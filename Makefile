@@ -95,6 +95,7 @@ bench: install-test services
 	$(PY) bench/assistant_eval.py
 	$(PY) bench/import.py
 	$(PY) bench/admin_products.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf .web .states data test-results
