@@ -7,6 +7,7 @@ import reflex as rx
 
 import revoque.pages  # noqa: F401  (registers every page)
 from revoque.adapters.queue import get_queue
+from revoque.adapters.state_manager import survive_redis_outages
 from revoque.api import build_api
 from revoque.api.caching import ImmutableBuildAssets
 from revoque.api.limits import UploadSizeLimit
@@ -16,6 +17,8 @@ from revoque.db import check_database
 from revoque.jobs import release_expired_reservations
 from revoque.services.failed_jobs import install_recorder
 from revoque.services.search import warm_up
+from revoque.services.vector_index import load_model_before_serving
+from revoque.settings import get_settings
 
 RESERVATION_SWEEP_SECONDS = 60
 log = logging.getLogger(__name__)
@@ -26,12 +29,21 @@ app = rx.App(
     api_transformer=[build_api(), CatalogNotFoundStatus, ImmutableBuildAssets, UploadSizeLimit, SecurityHeaders],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
+if get_settings().redis_url:
+    survive_redis_outages(app, get_settings().redis_url)  # browser tabs keep working while Redis is down
 
 
 @app.register_lifespan_task
 def fail_fast_without_a_database() -> None:
     """A broken DATABASE_URL stops the backend at start with one message naming the variable."""
     check_database()
+
+
+@app.register_lifespan_task
+def load_search_model() -> None:
+    """Runs before this worker takes connections (a plain function blocks the start), so no
+    shopper's event waits while the embedding model loads."""
+    load_model_before_serving()
 
 
 @app.register_lifespan_task

@@ -170,9 +170,8 @@ def search_engine() -> SearchEngine:
 
 
 def warm_up() -> None:
-    """Apply the index settings at start, so the first shopper's search does not pay for it. The
-    embedding model is not loaded here: each process loads it on its first search, in the
-    background (see ``vector_index``), so starting several web workers is not a CPU storm."""
+    """Apply the index settings at start, so the first shopper's search does not pay for it (the
+    embedding model is loaded by ``vector_index.load_model_before_serving``)."""
     search_engine()
 
 

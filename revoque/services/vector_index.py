@@ -172,10 +172,21 @@ def semantic_search(
     return [(product_id, score) for product_id, score in hits if product_id in visible]
 
 
+def load_model_before_serving() -> None:
+    """Load the embedding model (and run one query through it) now. Web workers call it at start,
+    before they take connections: loaded on a worker's first search instead, its imports hold the
+    interpreter for seconds while every shopper's events on that worker wait (``bench/load.py`` saw
+    state locks expire on fresh workers). A model that cannot load leaves search by meaning off."""
+    try:
+        get_embedder().embed_query("warm up")
+    except EmbedderError:
+        log.exception("The embedding model could not be loaded; search by meaning stays off")
+
+
 def _ready_embedder() -> Embedder:
-    """The embedder once its model is loaded. A process loads it on its first search, in the
-    background (6-10 s and ~1 GB): searches in the meantime get keyword results instead of waiting,
-    and web workers that never search never pay for the model."""
+    """The embedder once its model is loaded. A web worker loads it before serving; any other
+    process on its first search, in the background (6-10 s and ~1 GB): searches in the meantime get
+    keyword results instead of waiting."""
     embedder = get_embedder()
     if not embedder.ready():
         embedder.load_soon()

@@ -1,5 +1,5 @@
-"""The app's start-up task that applies the search index settings: done off the
-event loop, and a search engine that is down is logged, never fatal."""
+"""The app's start-up tasks: the search index settings are applied off the event loop (an engine
+that is down is logged, never fatal), and the embedding model loads before the worker serves."""
 
 from __future__ import annotations
 
@@ -32,3 +32,33 @@ def test_a_search_engine_that_is_down_is_logged_not_fatal(monkeypatch, caplog) -
 
     assert "could not warm up search at start" in caplog.text
     assert "SearchUnavailable" in caplog.text
+
+
+def test_the_embedding_model_is_loaded_before_the_worker_serves(monkeypatch) -> None:
+    """A plain (not async) lifespan task: Reflex runs it to the end before the app takes requests."""
+    from revoque.services import vector_index
+
+    queries: list[str] = []
+
+    class Recording:
+        def embed_query(self, text: str):
+            queries.append(text)
+
+    monkeypatch.setattr(vector_index, "get_embedder", Recording)
+    assert not asyncio.iscoroutinefunction(app_module.load_search_model)
+    app_module.load_search_model()
+    assert queries == ["warm up"]
+
+
+def test_a_model_that_cannot_load_leaves_search_by_meaning_off_without_stopping_the_start(monkeypatch, caplog):
+    from revoque.adapters.embedder import EmbedderError
+    from revoque.services import vector_index
+
+    class Broken:
+        def embed_query(self, _text: str):
+            raise EmbedderError("The packaged embedding model is not installed")
+
+    monkeypatch.setattr(vector_index, "get_embedder", Broken)
+    with caplog.at_level(logging.ERROR, logger=vector_index.__name__):
+        app_module.load_search_model()
+    assert "search by meaning stays off" in caplog.text

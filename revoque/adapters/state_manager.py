@@ -1,0 +1,391 @@
+"""Reflex's Redis state manager, made to outlive a Redis outage.
+
+With ``REDIS_URL`` set, Reflex keeps every browser tab's state in Redis and locks it there for each
+event, so a stopped Redis turns every click into "An error occurred" and a frozen one hangs events
+forever. ``OutageTolerantStateManager`` keeps Reflex's behaviour while Redis answers and, when it
+does not, serves each tab from this process's memory:
+
+- Each backend worker keeps, per tab, the serialized states it last wrote (``_Snapshots``), for
+  as long as Redis keeps them and within ``SNAPSHOT_BUDGET_BYTES``. When Redis fails, a tab goes
+  on from exactly where it was — its cart and sign-in tokens, the page's data — instead of starting
+  from a fresh state (which Reflex would rehydrate with the browser-stored tokens reset, so the next
+  click would start a new cart). This works because a tab's websocket, and with it every event of
+  the tab, stays on one worker.
+- After a failure Redis is left alone for ``REDIS_RETRY_AFTER_SECONDS`` (the adapters' shared
+  ``RedisOutage``), and commands time out after ``READ_TIMEOUT_SECONDS``, so an outage costs an
+  event at most a couple of seconds now and then, never a hang.
+- A failure before the handler runs serves the event from memory; a failure while saving keeps
+  what the handler did in memory. Either way the tab is marked newer than Redis.
+- Once Redis answers, the next event of a tab marked newer takes the tab's Redis lock without
+  waiting, writes its states back and goes on in Redis. If the lock is taken (a lock sent during a
+  freeze can land when Redis thaws), the event is served from memory and the next one tries again,
+  so nobody waits for that lock to expire.
+
+Events of one tab are serialised by an in-process lock as well as Redis's, so an event cannot slip
+past another one while the manager switches between Redis and memory. Reflex's opportunistic locks
+(``REFLEX_OPLOCK_ENABLED``, off by default) are not used by this manager.
+
+It subclasses ``StateManagerRedis`` because Reflex loads the states a handler reaches for only
+when the manager is one (``BaseState._get_state_from_redis``); it is written against Reflex 0.10.1
+and uses some of that class's internals (``_wait_lock``, ``_try_get_lock``, ``_collect_state_writes``).
+``survive_redis_outages`` plugs it into the app, and also gives Reflex's token manager (it registers
+each new websocket in Redis) a client that times out, so a frozen Redis cannot hang page loads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from reflex.istate.manager import StateModificationContext
+from reflex.istate.manager.redis import StateManagerRedis
+from reflex.istate.manager.token import BaseStateToken, StateToken
+from reflex.state import BaseState
+from reflex.utils.token_manager import RedisTokenManager
+from reflex_base.config import get_config
+from reflex_base.utils.exceptions import StateSchemaMismatchError
+from typing_extensions import Unpack, override
+
+from revoque.adapters.redis_conn import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, REDIS_DOWN_ERRORS, RedisOutage
+
+if TYPE_CHECKING:
+    from reflex.app import App
+
+# What each backend worker may spend on copies of its tabs' states. A shopper's tab is about 30 KB
+# in Redis, so this keeps some 4,000 tabs; the ones idle the longest are forgotten first.
+SNAPSHOT_BUDGET_BYTES = 128 * 1024 * 1024
+
+
+class StateRedis(Redis):
+    """The state manager's client. Commands give up after ``READ_TIMEOUT_SECONDS`` and retry once
+    only on a broken connection (the first command after a Redis restart meets one). The lock-release
+    listener, idle by nature, gets a pool without a read timeout: with one it would drop its
+    subscription and reconnect every few seconds."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            connection_pool=ConnectionPool.from_url(
+                url,
+                socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                socket_timeout=READ_TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), retries=1, supported_errors=(redis.ConnectionError,)),
+            )
+        )
+        self._listener_pool = ConnectionPool.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_keepalive=True
+        )
+
+    def pubsub(self, **kwargs: Any) -> PubSub:
+        return PubSub(self._listener_pool, event_dispatcher=self._event_dispatcher, **kwargs)
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await self._listener_pool.disconnect()
+        await super().aclose(close_connection_pool)
+
+
+@dataclasses.dataclass
+class _Snapshot:
+    """One tab's states as this process last wrote them (Redis key → pickled state)."""
+
+    states: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    size: int = 0  # bytes in ``states``
+    newer_than_redis: bool = False  # served from memory since Redis last took this tab's states
+    expires_at: float = 0.0
+
+
+class _Snapshots:
+    """Per tab (client token), the states this process last wrote, kept ``lifetime`` seconds after
+    the tab's last write, as Redis keeps them, and within ``budget`` bytes: past it, the tabs idle
+    the longest are forgotten first (in an outage they would start from a fresh state). Entries stay
+    in the order of their last write, so both kinds of leftovers are dropped from the front."""
+
+    def __init__(self, lifetime: float, budget: int) -> None:
+        self._lifetime, self._budget = lifetime, budget
+        self._entries: OrderedDict[str, _Snapshot] = OrderedDict()
+        self._size = 0
+
+    def get(self, ident: str) -> _Snapshot | None:
+        entry = self._entries.get(ident)
+        return entry if entry is not None and entry.expires_at > time.monotonic() else None
+
+    def record(self, ident: str, writes: list[tuple[str, bytes]], newer_than_redis: bool = False) -> None:
+        now = time.monotonic()
+        entry = self._entries.pop(ident, None) or _Snapshot()
+        if entry.expires_at <= now:
+            self._size -= entry.size
+            entry = _Snapshot()
+        for key, data in writes:
+            grown = len(data) - len(entry.states.get(key, b""))
+            entry.states[key], entry.size, self._size = data, entry.size + grown, self._size + grown
+        entry.newer_than_redis = entry.newer_than_redis or newer_than_redis
+        entry.expires_at = now + self._lifetime
+        self._entries[ident] = entry
+        while self._entries:
+            oldest_ident, oldest = next(iter(self._entries.items()))
+            if oldest.expires_at > now and self._size <= self._budget:
+                break
+            del self._entries[oldest_ident]
+            self._size -= oldest.size
+
+
+@dataclasses.dataclass
+class _Held:
+    """A tab's Redis lock and the state tree loaded under it."""
+
+    lock_key: bytes
+    lock_id: bytes
+    state: BaseState
+
+
+def _lock_id(context: StateModificationContext) -> bytes:
+    """A new lock id, named after the event as Reflex names its own (it shows up in lock warnings)."""
+    event = context.get("event")
+    return (f"{event.name}:{uuid.uuid4().hex}" if event is not None else uuid.uuid4().hex).encode()
+
+
+def _unpickled(data: bytes | None, state_cls: type[BaseState]) -> BaseState | None:
+    """The state stored in ``data``, or None when there is none or it no longer fits its class."""
+    if data is None:
+        return None
+    with contextlib.suppress(StateSchemaMismatchError):
+        state = BaseState._deserialize(data=data)
+        if type(state) is state_cls:
+            return state
+    return None
+
+
+def _restored_tree(
+    token: BaseStateToken, state_cls: type[BaseState], parent: BaseState | None, saved: dict[str, bytes]
+) -> BaseState:
+    """``state_cls`` and every state below it, each as saved, or fresh when it never was."""
+    state = _unpickled(saved.get(token._state_key(state_cls)), state_cls)
+    if state is None:
+        state = state_cls(init_substates=False, _reflex_internal_init=True)
+    state.parent_state = parent
+    for substate_cls in state_cls.get_substates():
+        state.substates[substate_cls.get_name()] = _restored_tree(token, substate_cls, state, saved)
+    return state
+
+
+def _restore_path(token: BaseStateToken, root: BaseState, saved: dict[str, bytes]) -> BaseState:
+    """The state of ``token.cls`` in the tree under ``root``, restoring every missing branch on the
+    way down (a tree loaded from Redis holds only the states its event needed)."""
+    lineage: list[type[BaseState]] = []
+    state_cls: type[BaseState] | None = token.cls
+    while state_cls is not None and state_cls is not type(root):
+        lineage.append(state_cls)
+        state_cls = state_cls.get_parent_state()
+    state = root
+    for state_cls in reversed(lineage):
+        name = state_cls.get_name()
+        if name not in state.substates:
+            state.substates[name] = _restored_tree(token, state_cls, state, saved)
+        state = state.substates[name]
+    return state
+
+
+@dataclasses.dataclass
+class OutageTolerantStateManager(StateManagerRedis):
+    """``StateManagerRedis`` that serves tabs from this process's memory while Redis is unreachable
+    and hands them back to Redis when it answers (see the module docstring)."""
+
+    _oplock_enabled: bool = dataclasses.field(default=False, init=False)
+    _outage: RedisOutage = dataclasses.field(
+        default_factory=lambda: RedisOutage(
+            "Redis is unreachable; browser tabs are served from this process's memory until it answers",
+            "Redis answers again; browser tabs go back to it",
+        ),
+        init=False,
+    )
+    _snapshots: _Snapshots = dataclasses.field(init=False)
+    _tab_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = dataclasses.field(
+        default_factory=weakref.WeakValueDictionary, init=False
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._snapshots = _Snapshots(self.token_expiration, SNAPSHOT_BUDGET_BYTES)
+
+    @override
+    def _collect_state_writes(self, token: BaseStateToken, base_state: BaseState) -> list[tuple[str, bytes]]:
+        """Reflex serializes the touched states for Redis here: keep a copy of them too."""
+        writes = super()._collect_state_writes(token, base_state)
+        self._snapshots.record(token.ident, writes)
+        return writes
+
+    @override
+    async def get_state(
+        self,
+        token: StateToken[Any],
+        top_level: bool = True,
+        for_state_instance: BaseState | None = None,
+    ) -> Any:
+        token = self._coerce_token(token)
+        if not isinstance(token, BaseStateToken):
+            return await super().get_state(token, top_level=top_level, for_state_instance=for_state_instance)
+        snapshot = self._snapshots.get(token.ident)
+        if not self._outage.skipping() and not (snapshot is not None and snapshot.newer_than_redis):
+            try:
+                state = await super().get_state(token, top_level=top_level, for_state_instance=for_state_instance)
+            except REDIS_DOWN_ERRORS as exc:
+                self._outage.failed(exc)
+            else:
+                self._outage.recovered()
+                return state
+        return self._restored(token, top_level, for_state_instance)
+
+    @override
+    async def set_state(
+        self,
+        token: StateToken[Any],
+        state: Any,
+        *,
+        lock_id: bytes | None = None,
+        **context: Unpack[StateModificationContext],
+    ) -> None:
+        token = self._coerce_token(token)
+        if not isinstance(token, BaseStateToken):
+            await super().set_state(token, state, lock_id=lock_id, **context)
+        elif self._outage.skipping():
+            self._keep_in_memory(token, state)
+        else:
+            try:
+                await super().set_state(token, state, lock_id=lock_id, **context)
+            except REDIS_DOWN_ERRORS as exc:
+                self._outage.failed(exc)
+                self._snapshots.record(token.ident, [], newer_than_redis=True)
+
+    @override
+    @contextlib.asynccontextmanager
+    async def modify_state(
+        self, token: StateToken[Any], **context: Unpack[StateModificationContext]
+    ) -> AsyncIterator[Any]:
+        token = self._coerce_token(token)
+        if not isinstance(token, BaseStateToken):
+            async with super().modify_state(token, **context) as state:
+                yield state
+            return
+        async with self._tab_lock(token):
+            held = await self._lock_and_load(token, context)
+            if held is None:
+                root = self._restored(token, True, None)
+                yield root
+                self._keep_in_memory(token, root)
+                return
+            try:
+                yield held.state
+            except BaseException:
+                await self._unlock_quietly(held.lock_key)
+                raise
+            await self._save_and_unlock(token, held, context)
+
+    def _tab_lock(self, token: BaseStateToken) -> asyncio.Lock:
+        """This process's lock for a tab; it lives as long as someone holds or waits for it."""
+        lock = self._tab_locks.get(token.lock_key)
+        if lock is None:
+            lock = self._tab_locks[token.lock_key] = asyncio.Lock()
+        return lock
+
+    async def _lock_and_load(self, token: BaseStateToken, context: StateModificationContext) -> _Held | None:
+        """Lock the tab in Redis and load its states, writing back first what memory holds newer.
+        None when the event must be served from memory instead."""
+        if self._outage.skipping():
+            return None
+        snapshot = self._snapshots.get(token.ident)
+        lock_key, lock_id = self._lock_key(token), _lock_id(context)
+        locked = False
+        try:
+            if snapshot is not None and snapshot.newer_than_redis:
+                if not await self._try_get_lock(lock_key, lock_id):
+                    return None  # held elsewhere, maybe since a freeze: try again on the next event
+                locked = True
+                await self._write_back(snapshot)
+            else:
+                await self._wait_lock(lock_key, lock_id)
+                locked = True
+            state = await super().get_state(token)
+        except REDIS_DOWN_ERRORS as exc:
+            self._outage.failed(exc)
+            if locked:
+                await self._unlock_quietly(lock_key)
+            return None
+        self._outage.recovered()
+        return _Held(lock_key, lock_id, state)
+
+    async def _write_back(self, snapshot: _Snapshot) -> None:
+        """Put a tab's states from memory back into Redis (its lock is held)."""
+        pipeline = self.redis.pipeline(transaction=False)
+        for key, data in snapshot.states.items():
+            pipeline.set(key, data, ex=self.token_expiration)
+        await pipeline.execute()
+        snapshot.newer_than_redis = False
+
+    async def _save_and_unlock(self, token: BaseStateToken, held: _Held, context: StateModificationContext) -> None:
+        """Save the handler's changes under the lock and release it. If Redis fails meanwhile, the
+        changes stay in memory (``_collect_state_writes`` copied them before the write). A lock
+        that expired during the handler raises ``LockExpiredError``, as in Reflex."""
+        try:
+            await super().set_state(token, held.state, lock_id=held.lock_id, **context)
+            await self._unlock(held.lock_key)
+        except REDIS_DOWN_ERRORS as exc:
+            self._outage.failed(exc)
+            self._snapshots.record(token.ident, [], newer_than_redis=True)
+
+    async def _unlock(self, lock_key: bytes) -> None:
+        await self.redis.getdel(lock_key)
+        self._notify_next_waiter(lock_key)
+
+    async def _unlock_quietly(self, lock_key: bytes) -> None:
+        """Release a lock on the way out of a failure; if Redis is down it expires by itself."""
+        try:
+            await self._unlock(lock_key)
+        except REDIS_DOWN_ERRORS as exc:
+            self._outage.failed(exc)
+
+    def _keep_in_memory(self, token: BaseStateToken, state: BaseState) -> None:
+        self._snapshots.record(token.ident, super()._collect_state_writes(token, state), newer_than_redis=True)
+
+    def _restored(self, token: BaseStateToken, top_level: bool, tree: BaseState | None) -> BaseState:
+        """The tab's state tree from memory (or ``tree`` completed from memory), as ``get_state``
+        returns it: the root, or with ``top_level=False`` the state of ``token.cls``."""
+        snapshot = self._snapshots.get(token.ident)
+        saved = snapshot.states if snapshot is not None else {}
+        if tree is None:
+            root = _restored_tree(token, token.cls.get_root_state(), None, saved)
+        else:
+            root = tree._get_root_state()
+        state = _restore_path(token, root, saved)
+        return root if top_level else state
+
+
+def survive_redis_outages(app: App, redis_url: str) -> None:
+    """Plug into ``app`` (built by ``rx.App()``, before the backend starts) the state manager above,
+    and give Reflex's token manager, which links each new websocket to its tab, a client that times
+    out: with Reflex's own, a frozen Redis would hang every page load until it thaws."""
+    app._state_manager = outage_tolerant_state_manager(redis_url)
+    token_manager = app.event_namespace._token_manager if app.event_namespace is not None else None
+    if isinstance(token_manager, RedisTokenManager):
+        token_manager.redis = StateRedis(redis_url)
+
+
+def outage_tolerant_state_manager(redis_url: str) -> OutageTolerantStateManager:
+    """The state manager for a store with Redis, with Reflex's configured expirations."""
+    config = get_config()
+    return OutageTolerantStateManager(
+        redis=StateRedis(redis_url),
+        token_expiration=config.redis_token_expiration,
+        lock_expiration=config.redis_lock_expiration,
+        lock_warning_threshold=config.redis_lock_warning_threshold,
+    )
