@@ -46,6 +46,7 @@ from revoque.models import (
     Conversation,
     Order,
     OrderLine,
+    Product,
     ProductOption,
     ProductOptionValue,
     Review,
@@ -355,15 +356,33 @@ def _find_products(session: Session, intent: Intent) -> tuple[list[ProductFact],
         if (intent.price_max is None or fact.price <= intent.price_max)
         and (intent.price_min is None or fact.price >= intent.price_min)
     ]
-    return _sorted(facts, intent.sort)[:PRODUCTS_SHOWN], degraded, intent
+    return _sorted(_named_when_any(session, facts, intent), intent.sort)[:PRODUCTS_SHOWN], degraded, intent
+
+
+def _named_when_any(session: Session, facts: list[ProductFact], intent: Intent) -> list[ProductFact]:
+    """For "cheapest X" and "priciest X", only products of the kind called X when some are: those
+    in the categories of the products whose title names X (so "most expensive phone" keeps the
+    Note 12 Pro beside the "Smartphone"s), since a bag whose description mentions a smartphone is
+    not the cheapest smartphone."""
+    words = [word.rstrip("s") for word in intent.search_text.lower().split()]
+    if intent.sort not in (Sort.CHEAPEST, Sort.PRICIEST) or not words:
+        return facts
+    named = [fact.id for fact in facts if all(word in fact.title.lower() for word in words)]
+    if not named:
+        return facts
+    category_of = dict(
+        session.exec(select(Product.id, Product.category_id).where(col(Product.id).in_([f.id for f in facts]))).all()
+    )
+    kinds = {category_of.get(product_id) for product_id in named}
+    return [fact for fact in facts if category_of.get(fact.id) in kinds]
 
 
 def _ranked_ids(session: Session, intent: Intent) -> tuple[list[int], Intent]:
-    """Every word and filter first; then colour names read as words; then fewer words."""
+    """Every word and filter first, with colour names read as words where that is what they are;
+    then fewer words."""
+    intent = _colours_read_right(session, intent)
     if ids := _search_ids(session, intent, intent.search_text.split()):
         return ids, intent
-    if intent.colours and (ids := _search_ids(session, relaxed := intent.colours_as_words(), None)):
-        return ids, relaxed
     words = intent.search_text.split()
     while words and (len(words) > 1 or intent.has_product_filters):  # no words and no filters lists anything
         words = words[:-1]
@@ -372,16 +391,43 @@ def _ranked_ids(session: Session, intent: Intent) -> tuple[list[int], Intent]:
     return [], intent
 
 
-def _search_ids(session: Session, intent: Intent, words: list[str] | None) -> list[int]:
-    """The matching products in stock, best first. With words, "cheapest"/"priciest" pick among the
-    most relevant ones (``_sorted`` orders them by price), so loosely related cheap things do not
-    crowd out what was asked for; with filters alone, the whole filtered catalog is ordered by price."""
-    words = intent.search_text.split() if words is None else words
-    by_price = {Sort.CHEAPEST: SortKey.PRICE_ASC, Sort.PRICIEST: SortKey.PRICE_DESC}.get(intent.sort)
-    sort = by_price if by_price and not words else SortKey.RELEVANCE
+def _colours_read_right(session: Session, intent: Intent) -> Intent:
+    """A colour stays a filter while some product matches the other words in that colour. When
+    none does but products match them otherwise ("shea butter cream", "gold earrings" when no
+    earring comes in Gold, "white pillow" when no pillow is white), the colour is read as one of
+    the words: a filter would only leave things loosely close in meaning that happen to be that
+    colour."""
+    words = intent.search_text.split()
+    if not intent.colours or not words or _keyword_ids(session, intent, words):
+        return intent
+    as_words = intent.colours_as_words()
+    if _keyword_ids(session, replace(intent, colours=()), words) or _keyword_ids(
+        session, as_words, as_words.search_text.split()
+    ):
+        return as_words
+    return intent
+
+
+def _query(intent: Intent, words: list[str], sort: SortKey = SortKey.RELEVANCE) -> SearchQuery:
     filters = replace(intent.filters(), in_stock=True)
-    query = SearchQuery(text=" ".join(words), filters=filters, sort=sort, page_size=PRODUCT_CANDIDATES)
-    return search.hybrid_ranking(session, query, PRODUCT_CANDIDATES)
+    return SearchQuery(text=" ".join(words), filters=filters, sort=sort, page_size=PRODUCT_CANDIDATES)
+
+
+def _keyword_ids(session: Session, intent: Intent, words: list[str]) -> list[int]:
+    return search.keyword_ranking(session, _query(intent, words), PRODUCT_CANDIDATES) if words else []
+
+
+def _search_ids(session: Session, intent: Intent, words: list[str]) -> list[int]:
+    """The matching products in stock, best first. "Cheapest"/"priciest" with words pick among the
+    products those words match (``_sorted`` orders them by price), so cheap things that are merely
+    close in meaning do not crowd out what was asked for; with filters alone, the whole filtered
+    catalog is ordered by price."""
+    by_price = {Sort.CHEAPEST: SortKey.PRICE_ASC, Sort.PRICIEST: SortKey.PRICE_DESC}.get(intent.sort)
+    if by_price and not words:
+        return search.hybrid_ranking(session, _query(intent, words, by_price), PRODUCT_CANDIDATES)
+    if by_price and (matched := _keyword_ids(session, intent, words)):
+        return matched
+    return search.hybrid_ranking(session, _query(intent, words), PRODUCT_CANDIDATES)
 
 
 def _sorted(facts: list[ProductFact], sort: Sort) -> list[ProductFact]:
