@@ -26,7 +26,7 @@ from revoque.adapters.queue import enqueue_after_commit
 from revoque.db import session_scope
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Faq, Policy, User
-from revoque.services import admin_forms, audit, knowledge
+from revoque.services import admin_forms, audit, knowledge, positions
 from revoque.services.admin_forms import FormInvalid, Problems
 from revoque.services.pricing import as_utc
 
@@ -41,7 +41,6 @@ PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 PREVIEW_LENGTH = 140
 FAQ_FIELDS = ["topic", "question", "answer", "active"]
 POLICY_FIELDS = ["title", "body"]
-DIRECTIONS = ("up", "down")
 
 
 @dataclass
@@ -237,21 +236,11 @@ def delete_faq(session: Session, actor: User, faq_id: int) -> None:
 
 def move_faq(session: Session, actor: User, faq_id: int, direction: str) -> list[Faq]:
     """Swap an FAQ with its neighbour above or below and renumber positions 0, 1, 2…"""
-    if direction not in DIRECTIONS:
+    if direction not in positions.DIRECTIONS:
         raise ValidationError("Move an FAQ up or down.")
-    faqs = _faqs(session, lock=True)
-    index = next((i for i, f in enumerate(faqs) if f.id == faq_id), None)
-    if index is None:
-        raise NotFound("There is no such FAQ. It may have been deleted.")
-    moved, before = faqs[index], [f.id for f in faqs]
-    target = index - 1 if direction == "up" else index + 1
-    if 0 <= target < len(faqs):
-        faqs[index], faqs[target] = faqs[target], faqs[index]
-    for position, faq in enumerate(faqs):
-        if faq.position != position:
-            faq.position = position
-            session.add(faq)
-    session.flush()
+    current = _faqs(session, lock=True)
+    before = [f.id for f in current]
+    moved, faqs = positions.move(session, current, faq_id, direction, "There is no such FAQ. It may have been deleted.")
     summary = f"{moved.question} moved {direction}"
     if audit.record(session, actor, "faq.reorder", moved, {"order": before}, {"order": [f.id for f in faqs]}, summary):
         schedule_knowledge_reindex(session)

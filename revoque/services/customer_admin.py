@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from revoque.errors import NotFound, PermissionDenied, ValidationError
@@ -30,6 +30,7 @@ from revoque.services import accounts, audit
 from revoque.services.catalog import clamp_page, money
 from revoque.services.order_admin import label
 from revoque.services.pricing import as_utc
+from revoque.services.queries import contains_any
 
 PAGE_SIZE = 20
 DETAIL_ORDERS = 25  # the detail page shows the latest orders; the orders page lists the rest
@@ -190,13 +191,7 @@ def _filtered(statement, filters: CustomerFilters):
     if filters.role:
         statement = statement.where(User.role == filters.role)
     if filters.q:
-        text = filters.q.lower()
-        statement = statement.where(
-            or_(
-                func.lower(User.name).contains(text, autoescape=True),
-                func.lower(User.email).contains(text, autoescape=True),
-            )
-        )
+        statement = statement.where(contains_any(filters.q, User.name, User.email))
     return statement
 
 

@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from revoque import jobs
@@ -64,6 +64,7 @@ from revoque.services.money import currency_info, format_money, parse_money
 from revoque.services.orders import EventView
 from revoque.services.payments import PaymentState, RefundState
 from revoque.services.pricing import as_utc
+from revoque.services.queries import contains_any
 
 PAGE_SIZE = 20
 ADMIN_ONLY_STATUSES = {OrderStatus.REFUNDED}  # a refund: admins only
@@ -250,13 +251,7 @@ def _filtered(statement, filters: OrderFilters):
     if filters.date_to:
         statement = statement.where(Order.created_at < _utc_midnight(filters.date_to + timedelta(days=1)))
     if filters.q:
-        text = filters.q.lower()
-        statement = statement.where(
-            or_(
-                func.lower(Order.number).contains(text, autoescape=True),
-                func.lower(Order.email).contains(text, autoescape=True),
-            )
-        )
+        statement = statement.where(contains_any(filters.q, Order.number, Order.email))
     return statement
 
 

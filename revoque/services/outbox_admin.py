@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from revoque import jobs
@@ -25,6 +25,7 @@ from revoque.models import OutboxEmail, User
 from revoque.services import audit
 from revoque.services.catalog import clamp_page
 from revoque.services.pricing import as_utc
+from revoque.services.queries import contains_any
 from revoque.settings import get_settings
 
 PAGE_SIZE = 25
@@ -109,13 +110,7 @@ def _filtered(statement, filters: OutboxFilters):
     if filters.status:
         statement = statement.where(OutboxEmail.status == filters.status)
     if filters.q:
-        text = filters.q.lower()
-        statement = statement.where(
-            or_(
-                func.lower(OutboxEmail.to).contains(text, autoescape=True),
-                func.lower(OutboxEmail.subject).contains(text, autoescape=True),
-            )
-        )
+        statement = statement.where(contains_any(filters.q, OutboxEmail.to, OutboxEmail.subject))
     return statement
 
 

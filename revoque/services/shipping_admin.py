@@ -17,14 +17,13 @@ from sqlmodel import Session, col, select
 
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Order, ShippingMethod, User
-from revoque.services import admin_forms, audit
+from revoque.services import admin_forms, audit, positions
 from revoque.services.admin_forms import FormInvalid, Problems
 from revoque.services.money import format_money
 from revoque.settings import get_settings
 
 AUDITED_FIELDS = ["name", "price", "estimate", "is_pickup", "active"]
 LAST_ACTIVE_MESSAGE = "Keep at least one delivery method switched on: shoppers need one to check out."
-DIRECTIONS = ("up", "down")
 
 
 class ShippingError(ValidationError):
@@ -215,21 +214,13 @@ def set_method_active(session: Session, actor: User, method_id: int, active: boo
 def move_method(session: Session, actor: User, method_id: int, direction: str) -> list[ShippingMethod]:
     """Swap a method with its neighbour above or below; positions are renumbered 0, 1, 2… so gaps
     and ties left by older data disappear. Moving the first one up (or the last down) is a no-op."""
-    if direction not in DIRECTIONS:
+    if direction not in positions.DIRECTIONS:
         raise ShippingError("Move a delivery method up or down.")
-    methods = _ordered(session, lock=True)
-    index = next((i for i, m in enumerate(methods) if m.id == method_id), None)
-    if index is None:
-        raise NotFound("There is no such delivery method. It may have been removed.")
-    moved, before = methods[index], [m.name for m in methods]
-    target = index - 1 if direction == "up" else index + 1
-    if 0 <= target < len(methods):
-        methods[index], methods[target] = methods[target], methods[index]
-    for position, method in enumerate(methods):
-        if method.position != position:
-            method.position = position
-            session.add(method)
-    session.flush()
+    current = _ordered(session, lock=True)
+    before = [m.name for m in current]
+    moved, methods = positions.move(
+        session, current, method_id, direction, "There is no such delivery method. It may have been removed."
+    )
     summary = f"{moved.name} moved {direction}"
     audit.record(
         session, actor, "shipping.reorder", moved, {"order": before}, {"order": [m.name for m in methods]}, summary
