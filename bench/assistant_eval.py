@@ -53,6 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import Session
 
+from bench._demo_store import build_demo_store
+
 QUESTIONS_FILE = Path(__file__).with_name("assistant_questions.json")
 MIN_QUESTIONS = 40
 HIT_DEPTH = 5
@@ -130,36 +132,15 @@ def question_problems(questions: Sequence[Question], active_slugs: set[str], lab
 
 
 def build_store(data_dir: Path) -> None:
-    """The demo catalog, store details, FAQs and policies, keyword index and both vector collections,
-    with the embedded engines; settings are read once per process, so the environment comes first."""
-    os.environ.update(
-        {
-            "DATA_DIR": str(data_dir),
-            "DATABASE_URL": f"sqlite:///{data_dir / 'assistant.db'}",
-            "REDIS_URL": "",
-            "MEILI_URL": "",
-            "QDRANT_URL": "",
-            "GEMINI_API_KEY": "",
-        }
-    )
-    from revoque.adapters.storage import get_storage
-    from revoque.db import reset_engines, session_scope, upgrade_database
+    """The demo store, plus store details, FAQs and policies and the knowledge collection."""
+    build_demo_store(data_dir, "assistant.db")
+    from revoque.db import session_scope
     from revoque.services.demo_commerce import ensure_demo_store
     from revoque.services.knowledge import reindex_knowledge, seed_knowledge
-    from revoque.services.search import reindex_all
-    from revoque.services.seed import seed_demo_catalog
-    from revoque.services.vector_index import reembed_all
-    from revoque.settings import get_settings
 
-    get_settings.cache_clear()
-    reset_engines()
-    upgrade_database()
     with session_scope(write=True) as session:
-        seed_demo_catalog(session, get_storage())
         ensure_demo_store(session)
         seed_knowledge(session)
-    reindex_all()
-    reembed_all()
     with session_scope() as session:
         reindex_knowledge(session)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import Session
 
+from bench._demo_store import build_demo_store
 from bench._metrics import mean, ndcg_at_k, recall_at_k
 
 QUERIES_FILE = Path(__file__).with_name("relevance_queries.json")
@@ -123,32 +123,6 @@ def _within(price: int, low: int | None, high: int | None) -> bool:
 # --- a fresh demo store ---------------------------------------------------------------------------
 
 
-def build_demo_store(data_dir: Path) -> None:
-    """Migrate, seed, index and embed the demo catalog under ``data_dir``, with the embedded engines
-    (settings are read once per process, so the environment is set before anything reads it)."""
-    os.environ.update(
-        {
-            "DATA_DIR": str(data_dir),
-            "DATABASE_URL": f"sqlite:///{data_dir / 'relevance.db'}",
-            "REDIS_URL": "",
-            "MEILI_URL": "",
-            "QDRANT_URL": "",
-        }
-    )
-    from revoque.adapters.storage import get_storage
-    from revoque.db import reset_engines, session_scope, upgrade_database
-    from revoque.services.search import reindex_all
-    from revoque.services.seed import seed_demo_catalog
-    from revoque.services.vector_index import reembed_all
-    from revoque.settings import get_settings
-
-    get_settings.cache_clear()
-    reset_engines()
-    upgrade_database()
-    with session_scope(write=True) as session:
-        seed_demo_catalog(session, get_storage())
-    reindex_all()
-    reembed_all()
 
 
 def catalog_prices(session: Session) -> dict[str, int]:
@@ -295,7 +269,7 @@ def main() -> None:
     queries = load_queries(args.queries)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="revoque-relevance-", ignore_cleanup_errors=True) as tmp:
-        build_demo_store(Path(tmp))
+        build_demo_store(Path(tmp), "relevance.db")
         from revoque.db import session_scope
 
         with session_scope() as session:

@@ -207,30 +207,20 @@ def form_panel(title: str, *fields: rx.Component) -> rx.Component:
 
 def move_buttons(label, on_up, on_down, first, last) -> rx.Component:
     """Up/down buttons that move a row in an ordered list; named for screen readers."""
-    return rx.hstack(
-        rx.icon_button(
-            rx.icon("arrow-up", size=14),
-            size="1",
-            variant="soft",
-            color_scheme="gray",
-            disabled=first,
-            on_click=on_up,
-            aria_label=f"Move {label} up",
-            title="Move up",
-            data_testid="move-up",
-        ),
-        rx.icon_button(
-            rx.icon("arrow-down", size=14),
-            size="1",
-            variant="soft",
-            color_scheme="gray",
-            disabled=last,
-            on_click=on_down,
-            aria_label=f"Move {label} down",
-            title="Move down",
-            data_testid="move-down",
-        ),
-        spacing="1",
+    return rx.hstack(_move_button(label, "up", on_up, first), _move_button(label, "down", on_down, last), spacing="1")
+
+
+def _move_button(label, direction: str, on_click, disabled) -> rx.Component:
+    return rx.icon_button(
+        rx.icon(f"arrow-{direction}", size=14),
+        size="1",
+        variant="soft",
+        color_scheme="gray",
+        disabled=disabled,
+        on_click=on_click,
+        aria_label=f"Move {label} {direction}",
+        title=f"Move {direction}",
+        data_testid=f"move-{direction}",
     )
 
 
