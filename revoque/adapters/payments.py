@@ -58,6 +58,10 @@ _PAYSTACK_STATUSES: dict[str, VerifyStatus] = {
 }
 _PAYSTACK_REFUND_STATUSES: dict[str, RefundStatus] = {"processed": "processed", "failed": "failed"}
 
+# The currencies Paystack charges in (its "Supported currencies" list). The sandbox takes any, but a
+# store may switch to Paystack later, so the store's currency is chosen from these.
+PAYSTACK_CURRENCIES = frozenset({"NGN", "GHS", "ZAR", "KES", "USD", "XOF", "EGP", "RWF"})
+
 # The sandbox page's three buttons, and how each decision is written on ``Payment.gateway_response``.
 SANDBOX_DECISIONS = {"approve": "sandbox:approved", "decline": "sandbox:declined", "abandon": "sandbox:abandoned"}
 _SANDBOX_STATUSES: dict[str, VerifyStatus] = {

@@ -77,8 +77,9 @@ def area_field(label: str, name: str, default, errors, *, hint: str = "", rows: 
     )
 
 
-def select_field(label: str, name: str, default, options, errors, *, hint: str = "") -> rx.Component:
-    """``options``: (value, label) pairs known when the page is compiled, or a Var list of strings."""
+def select_field(label: str, name: str, default, options, errors, *, hint: str = "", disabled=False) -> rx.Component:
+    """``options``: (value, label) pairs known when the page is compiled, or a Var list of strings.
+    A ``disabled`` select (a bool or a Var) sends nothing with the form."""
     items = (
         rx.foreach(options, lambda option: rx.select.item(option, value=option))
         if isinstance(options, rx.Var)
@@ -92,6 +93,7 @@ def select_field(label: str, name: str, default, options, errors, *, hint: str =
             rx.select.content(*([items] if isinstance(items, rx.Component) else items)),
             name=name,
             default_value=default,
+            disabled=disabled,
         ),
         errors,
         hint,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import reflex as rx
 
 from revoque.components.layout import hydration_marker
-from revoque.settings import get_settings
 from revoque.state.admin import ADMIN_ONLY_MESSAGE, NOT_ALLOWED_MESSAGE, Access, AdminFrameState
+from revoque.state.nav import NavState
 from revoque.state.session import SessionState
 
 
@@ -53,7 +53,9 @@ def _brand() -> rx.Component:
         rx.hstack(
             rx.center(rx.icon("shopping-bag", size=16, color="white"), class_name="logo-mark admin-logo"),
             rx.vstack(
-                rx.text(get_settings().store_name, weight="bold", size="3", line_height="1.1"),
+                rx.text(
+                    NavState.store_name, weight="bold", size="3", line_height="1.1", data_testid="admin-store-name"
+                ),
                 rx.text("Admin", size="1", color_scheme="gray", line_height="1.1"),
                 spacing="0",
             ),
@@ -244,12 +246,14 @@ def admin_page(
     route: str, title: str, on_load: Callable | list | None = None
 ) -> Callable[[Callable[[], rx.Component]], rx.Component]:
     """Register an admin page in the frame. ``on_load`` must start with the page state's guarded
-    ``load`` (``@staff_load``): the frame shows nothing of the page until that check passes."""
-    loads = on_load if isinstance(on_load, list) else [on_load] if on_load else []
+    ``load`` (``@staff_load``): the frame shows nothing of the page until that check passes. The
+    store's name and currency (public facts) load after it, so the sidebar, the title and any amount
+    typed on the page follow the settings as the storefront does."""
+    loads = [*(on_load if isinstance(on_load, list) else [on_load] if on_load else []), NavState.load_identity]
     access = AdminFrameState.access
 
     def decorator(body: Callable[[], rx.Component]) -> rx.Component:
-        @rx.page(route=route, title=f"{title} · Admin · {get_settings().store_name}", on_load=loads)
+        @rx.page(route=route, title=rx.Var.create(f"{title} · Admin · ") + NavState.store_name, on_load=loads)
         def page() -> rx.Component:
             return rx.box(
                 rx.cond(

@@ -170,7 +170,9 @@ def footer() -> rx.Component:
         rx.text(
             "© ",
             NavState.store_name,
-            f". Prices in {settings.store_currency}.",
+            ". Prices in ",
+            NavState.currency,
+            ".",
             size="1",
             color_scheme="gray",
             text_align="center",

@@ -10,7 +10,8 @@ from revoque.models.base import created_at_field, updated_at_field
 
 
 class StoreConfig(SQLModel, table=True):
-    """The single row (id 1) of settings staff change at run time: name, contact, tax, payment methods.
+    """The single row (id 1) of settings staff change at run time: name, currency, contact, tax,
+    payment methods.
 
     Tax rate is in basis points (750 = 7.5 %) so it stays an integer like every amount of money."""
 
@@ -27,6 +28,7 @@ class StoreConfig(SQLModel, table=True):
     contact_phone: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
     contact_address: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
     store_name: str = Field(default="", max_length=60, sa_column_kwargs={"server_default": ""})  # "" → STORE_NAME
+    currency: str = Field(default="", max_length=3, sa_column_kwargs={"server_default": ""})  # "" → STORE_CURRENCY
     updated_at: datetime = updated_at_field()
 
 

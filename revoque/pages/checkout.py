@@ -6,6 +6,8 @@ the server; the button is also disabled while a request is in flight.
 
 from __future__ import annotations
 
+from functools import partial
+
 import reflex as rx
 
 from revoque.components.layout import storefront_page
@@ -18,17 +20,12 @@ from revoque.services.carts import CartLineView, find_cart
 from revoque.services.checkout import CheckoutDetails, PaymentOption, SummaryRow
 from revoque.services.money import format_money
 from revoque.services.shipping import ShippingOption
-from revoque.settings import get_settings
 from revoque.state.cart import CartState
 from revoque.state.payment import go_to_card_payment
 from revoque.state.session import SessionState
 
 STEPS = ["Contact & address", "Delivery", "Payment", "Review"]
 ADDRESS_FIELDS = ["name", "phone", "line1", "line2", "city", "region", "postal_code"]
-
-
-def _money(minor: int) -> str:
-    return format_money(minor, get_settings().store_currency)
 
 
 class CheckoutState(rx.State):
@@ -127,20 +124,20 @@ class CheckoutState(rx.State):
                 shipping_method_id=method_id,
                 coupon_code=self.coupon_code,
             )
-        totals = quote.totals
+        totals, money = quote.totals, partial(format_money, currency=quote.currency)
         self.lines = quote.cart.lines
         self.coupon_error = quote.coupon_error
         self.coupon_note = quote.coupon_description
         self.coupon_code = quote.coupon_code  # normalised, or "" when the code was refused
-        rows = [SummaryRow("Subtotal", _money(totals.subtotal))]
+        rows = [SummaryRow("Subtotal", money(totals.subtotal))]
         if totals.discount:
-            rows.append(SummaryRow(f"Discount ({quote.coupon_code})", f"-{_money(totals.discount)}"))
-        rows.append(SummaryRow("Delivery", _money(totals.shipping) if method_id else "Choose a method"))
+            rows.append(SummaryRow(f"Discount ({quote.coupon_code})", f"-{money(totals.discount)}"))
+        rows.append(SummaryRow("Delivery", money(totals.shipping) if method_id else "Choose a method"))
         if totals.tax and not totals.prices_include_tax:
-            rows.append(SummaryRow(totals.tax_label(get_settings().store_currency), _money(totals.tax)))
+            rows.append(SummaryRow(totals.tax_label(quote.currency), money(totals.tax)))
         self.summary = rows
-        self.tax_note = totals.tax_label(get_settings().store_currency) if totals.prices_include_tax else ""
-        self.total_text = _money(totals.total)
+        self.tax_note = totals.tax_label(quote.currency) if totals.prices_include_tax else ""
+        self.total_text = money(totals.total)
 
     @rx.event
     def set_field(self, field: str, value: str):

@@ -64,8 +64,9 @@ class Vocabulary:
 class Intent:
     message: str
     search_text: str = ""  # words left for product search once filters and filler are taken out
-    price_min: int | None = None  # inclusive, minor units
+    price_min: int | None = None  # inclusive, minor units of ``currency``
     price_max: int | None = None
+    currency: str = ""  # the store's, which the price words were read in
     categories: tuple[str, ...] = ()  # slugs
     category_names: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()
@@ -138,6 +139,7 @@ def parse_intent(message: str, vocabulary: Vocabulary, currency: str) -> Intent:
         search_text=" ".join(w for w in words if w not in POLICY_WORDS),
         price_min=limits.minimum,
         price_max=limits.maximum,
+        currency=currency,
         categories=tuple(slug for _name, slug in categories),
         category_names=tuple(name for name, _slug in categories),
         colours=colours,

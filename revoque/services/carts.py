@@ -15,8 +15,9 @@ from sqlmodel import Session, col, func, select
 
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Cart, CartLine, Product, ProductImage, ProductStatus, StoreEventKind, Variant
-from revoque.services import analytics, inventory
-from revoque.services.catalog import image_url, money, product_href
+from revoque.services import analytics, inventory, store_identity
+from revoque.services.catalog import image_url, product_href
+from revoque.services.money import format_money
 
 MAX_LINE_QUANTITY = 99
 MAX_CART_LINES = 40  # different items in one cart: keeps the cart and checkout pages' client state small
@@ -51,6 +52,7 @@ class CartView:
     subtotal: int = 0
     subtotal_text: str = ""
     coupon_code: str = ""
+    currency: str = ""  # the store's currency, which every amount above is in
 
     @property
     def has_problems(self) -> bool:
@@ -212,8 +214,9 @@ def _merge_line(session: Session, cart: Cart, guest_line: CartLine) -> None:
 
 def view_cart(session: Session, cart: Cart | None) -> CartView:
     """Lines with images, prices and stock warnings, plus the subtotal, for the drawer and pages."""
+    currency = store_identity.currency(session)
     if cart is None:
-        return CartView(cart_id=None, subtotal_text=money(0))
+        return CartView(cart_id=None, subtotal_text=format_money(0, currency), currency=currency)
     rows = session.exec(
         select(CartLine, Variant, Product)
         .join(Variant, Variant.id == CartLine.variant_id)
@@ -224,7 +227,7 @@ def view_cart(session: Session, cart: Cart | None) -> CartView:
     available = inventory.availability(session, [variant for _, variant, _ in rows], cart.id)
     images = _first_images(session, [product.id for _, _, product in rows])
     lines = [
-        _line_view(line, variant, product, images.get(product.id), available[variant.id])
+        _line_view(line, variant, product, images.get(product.id), available[variant.id], currency)
         for line, variant, product in rows
     ]
     subtotal = sum(line.line_total for line in lines)
@@ -233,8 +236,9 @@ def view_cart(session: Session, cart: Cart | None) -> CartView:
         lines=lines,
         count=sum(line.quantity for line in lines),
         subtotal=subtotal,
-        subtotal_text=money(subtotal),
+        subtotal_text=format_money(subtotal, currency),
         coupon_code=cart.coupon_code,
+        currency=currency,
     )
 
 
@@ -247,7 +251,9 @@ def _first_images(session: Session, product_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def _line_view(line: CartLine, variant: Variant, product: Product, image: str | None, available: int) -> CartLineView:
+def _line_view(
+    line: CartLine, variant: Variant, product: Product, image: str | None, available: int, currency: str
+) -> CartLineView:
     warning = ""
     if product.status != ProductStatus.ACTIVE:
         warning = "No longer available: remove it to continue."
@@ -266,8 +272,8 @@ def _line_view(line: CartLine, variant: Variant, product: Product, image: str | 
         unit_price=variant.price,
         quantity=line.quantity,
         line_total=total,
-        unit_price_text=money(variant.price),
-        line_total_text=money(total),
+        unit_price_text=format_money(variant.price, currency),
+        line_total_text=format_money(total, currency),
         available=min(available, MAX_LINE_QUANTITY),
         warning=warning,
     )

@@ -1,7 +1,8 @@
 """Catalog reads for the storefront: listings with pagination and sort, product detail, home sections.
 
 Only active products are visible to shoppers. Results are plain dataclasses so pages hold exactly the
-page of data they show, and every price is already formatted in the store currency.
+page of data they show, and every price is already formatted in the store currency (so a change of
+currency drops every cached read: ``store_identity.invalidate_prices``).
 
 The public reads are cached (``revoque.services.catalog_cache``: tagged, dropped after the commit of
 every write that changes them); each ``_load_*`` function below is the uncached read.
@@ -34,7 +35,7 @@ from revoque.models import (
     Variant,
     VariantOptionValue,
 )
-from revoque.services import catalog_cache
+from revoque.services import catalog_cache, store_identity
 from revoque.services.catalog_cache import CATALOG, HOME, LISTINGS, cache_key, cached, product_tag
 from revoque.services.money import discount_percent, format_money
 from revoque.settings import get_settings
@@ -161,10 +162,6 @@ class HomeSections:
     new_arrivals: list[ProductCard] = field(default_factory=list)
     categories: list[CategoryTile] = field(default_factory=list)
     collections: list[CollectionInfo] = field(default_factory=list)
-
-
-def money(minor: int) -> str:
-    return format_money(minor, get_settings().store_currency)
 
 
 def image_url(key: str | None) -> str:
@@ -343,7 +340,8 @@ def _cards(session: Session, products: Sequence[Product]) -> list[ProductCard]:
     variants: dict[int, list[Variant]] = defaultdict(list)
     for variant in session.exec(select(Variant).where(col(Variant.product_id).in_(ids))):
         variants[variant.product_id].append(variant)
-    return [_card(p, brands.get(p.brand_id, ""), first_images.get(p.id), variants[p.id]) for p in products]
+    currency = store_identity.currency(session)
+    return [_card(p, brands.get(p.brand_id, ""), first_images.get(p.id), variants[p.id], currency) for p in products]
 
 
 def cards_for_products(session: Session, product_ids: Sequence[int]) -> list[ProductCard]:
@@ -356,12 +354,14 @@ def cards_for_products(session: Session, product_ids: Sequence[int]) -> list[Pro
     return _cards(session, [by_id[i] for i in dict.fromkeys(product_ids) if i in by_id])
 
 
-def _card(product: Product, brand: str, image: ProductImage | None, variants: list[Variant]) -> ProductCard:
+def _card(
+    product: Product, brand: str, image: ProductImage | None, variants: list[Variant], currency: str
+) -> ProductCard:
     cheapest = min(variants, key=lambda v: v.price, default=None)
     compare_at = cheapest.compare_at_price if cheapest else None
-    price = product.price_min
-    price_text = money(price) if product.price_min == product.price_max else f"From {money(price)}"
-    saving = discount_percent(price, compare_at)
+    price = format_money(product.price_min, currency)
+    price_text = price if product.price_min == product.price_max else f"From {price}"
+    saving = discount_percent(product.price_min, compare_at)
     return ProductCard(
         id=product.id,
         slug=product.slug,
@@ -371,7 +371,7 @@ def _card(product: Product, brand: str, image: ProductImage | None, variants: li
         image_url=image_url(image.storage_key if image else None),
         image_alt=image.alt if image else product.title,
         price_text=price_text,
-        compare_text=money(compare_at) if saving else "",
+        compare_text=format_money(compare_at, currency) if saving else "",
         discount=saving,
         in_stock=any(v.stock_on_hand > 0 or not v.track_inventory for v in variants),
     )
@@ -532,9 +532,10 @@ def _load_product(session: Session, product_id: int | None, slug: str = "") -> P
         select(Variant).where(Variant.product_id == product.id).order_by(Variant.position, Variant.id)
     ).all()
     values_by_variant = _variant_values(session, [v.id for v in variants], value_names)
-    price_range = money(product.price_min)
+    currency = store_identity.currency(session)
+    price_range = format_money(product.price_min, currency)
     if product.price_max != product.price_min:
-        price_range += f" – {money(product.price_max)}"
+        price_range += f" – {format_money(product.price_max, currency)}"
     return ProductDetail(
         id=product.id,
         slug=product.slug,
@@ -545,7 +546,7 @@ def _load_product(session: Session, product_id: int | None, slug: str = "") -> P
         images=[ImageInfo(image_url(i.storage_key), i.alt or product.title) for i in images]
         or [ImageInfo(image_url(None), product.title)],
         options=options,
-        variants=[_variant_info(v, values_by_variant.get(v.id, []), options) for v in variants],
+        variants=[_variant_info(v, values_by_variant.get(v.id, []), options, currency) for v in variants],
         price_range_text=price_range,
     )
 
@@ -577,7 +578,7 @@ def _variant_values(
     return {vid: [text for _, text in sorted(pairs)] for vid, pairs in found.items()}
 
 
-def _variant_info(variant: Variant, values: list[str], options: list[OptionInfo]) -> VariantInfo:
+def _variant_info(variant: Variant, values: list[str], options: list[OptionInfo], currency: str) -> VariantInfo:
     saving = discount_percent(variant.price, variant.compare_at_price)
     in_stock = variant.stock_on_hand > 0 or not variant.track_inventory
     return VariantInfo(
@@ -585,8 +586,8 @@ def _variant_info(variant: Variant, values: list[str], options: list[OptionInfo]
         sku=variant.sku,
         title=variant.title or " / ".join(values),
         values=values if len(values) == len(options) else [],
-        price_text=money(variant.price),
-        compare_text=money(variant.compare_at_price) if saving else "",
+        price_text=format_money(variant.price, currency),
+        compare_text=format_money(variant.compare_at_price, currency) if saving else "",
         discount=saving,
         stock=variant.stock_on_hand,
         stock_label=stock_label(variant.stock_on_hand, variant.track_inventory),

@@ -24,7 +24,7 @@ from sqlmodel import Session, SQLModel, col, select
 from revoque.adapters.queue import enqueue_after_commit
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Brand, Category, Collection, CollectionProduct, Product, ProductImage, User, Variant
-from revoque.services import audit
+from revoque.services import audit, store_identity
 from revoque.services.catalog import category_href, clamp_page, collection_href, image_url
 from revoque.services.catalog_cache import invalidate_catalog_structure
 from revoque.services.import_parsing import to_slug
@@ -384,6 +384,7 @@ def remove_from_collection(session: Session, actor: User | None, collection_id: 
 
 def _member_rows(session: Session, products: list) -> list[MemberRow]:
     ids = [p.id for p in products]
+    currency = store_identity.currency(session)
     first: dict[int, str] = {}
     for product_id, key in session.exec(
         select(ProductImage.product_id, ProductImage.storage_key)
@@ -397,7 +398,7 @@ def _member_rows(session: Session, products: list) -> list[MemberRow]:
             title=p.title,
             status=p.status,
             image_url=image_url(first.get(p.id)),
-            price_text=price_text(p.price_min, p.price_max),
+            price_text=price_text(p.price_min, p.price_max, currency),
             href=f"{ADMIN_ROUTE}/{p.id}",
         )
         for p in products

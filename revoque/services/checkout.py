@@ -33,7 +33,7 @@ from revoque.models import (
     Variant,
 )
 from revoque.models.base import utcnow
-from revoque.services import accounts, analytics, emails, inventory, orders, pricing, search, shipping
+from revoque.services import accounts, analytics, emails, inventory, orders, pricing, search, shipping, store_identity
 from revoque.services.accounts import AddressInput
 from revoque.services.carts import CartView, StockError, view_cart
 from revoque.settings import get_settings
@@ -76,6 +76,7 @@ class SummaryRow:
 class Quote:
     cart: CartView
     totals: pricing.Totals
+    currency: str
     coupon_code: str = ""
     coupon_description: str = ""
     coupon_error: str = ""
@@ -154,14 +155,21 @@ def quote(
     discount, code, description, error = 0, "", "", ""
     if coupon_code.strip():
         try:
-            applied = pricing.evaluate_coupon(session, coupon_code, view.subtotal, email)
+            applied = pricing.evaluate_coupon(session, coupon_code, view.subtotal, email, view.currency)
             discount, code, description = applied.discount, applied.code, applied.description
         except pricing.CouponError as exc:
             error = str(exc)
     totals = pricing.compute_totals(
         view.subtotal, discount, shipping_price, config.tax_rate_bp, config.prices_include_tax
     )
-    return Quote(cart=view, totals=totals, coupon_code=code, coupon_description=description, coupon_error=error)
+    return Quote(
+        cart=view,
+        totals=totals,
+        currency=view.currency,
+        coupon_code=code,
+        coupon_description=description,
+        coupon_error=error,
+    )
 
 
 def start_checkout(cart_id: int, now: datetime | None = None) -> dict[int, int]:
@@ -254,13 +262,14 @@ def _check_payment_method(session: Session, code: str) -> None:
 
 
 def _new_order(session: Session, cart: Cart, details: CheckoutDetails, email: str, method, lines, variants) -> Order:
+    currency = store_identity.currency_for_order(session)  # locks the settings row against a currency change
     config = pricing.get_store_config(session)
     subtotal = sum(variants[line.variant_id].price * line.quantity for line in lines)
     discount, coupon = 0, None
     if details.coupon_code.strip():
-        applied = pricing.evaluate_coupon(session, details.coupon_code, subtotal, email)
+        applied = pricing.evaluate_coupon(session, details.coupon_code, subtotal, email, currency)
         pricing.lock_coupon(session, applied.coupon_id)
-        applied = pricing.evaluate_coupon(session, details.coupon_code, subtotal, email)  # re-check under the lock
+        applied = pricing.evaluate_coupon(session, details.coupon_code, subtotal, email, currency)  # under the lock
         discount, coupon = applied.discount, applied
     totals = pricing.compute_totals(subtotal, discount, method.price, config.tax_rate_bp, config.prices_include_tax)
     order = Order(
@@ -268,7 +277,7 @@ def _new_order(session: Session, cart: Cart, details: CheckoutDetails, email: st
         user_id=details.user_id or cart.user_id,
         email=email,
         payment_method=details.payment_method,
-        currency=get_settings().store_currency,
+        currency=currency,
         subtotal=totals.subtotal,
         discount=totals.discount,
         tax=totals.tax,

@@ -17,11 +17,11 @@ from sqlmodel import Session, col, select
 
 from revoque.errors import NotFound
 from revoque.models import ChatMessage, ChatRole, Conversation, Order, Product, User
+from revoque.services import store_identity
 from revoque.services.assistant import CACHED_SUFFIX, ENGINE_BASIC, ENGINE_GEMINI
 from revoque.services.catalog import clamp_page
 from revoque.services.money import format_money
 from revoque.services.pricing import as_utc
-from revoque.settings import get_settings
 
 PAGE_SIZE = 20
 PREVIEW_LENGTH = 90
@@ -205,6 +205,7 @@ def _users(session: Session, user_ids: list[int]) -> dict[int, User]:
 
 
 def conversation_view(session: Session, conversation_id: int) -> ConversationView:
+    currency = store_identity.currency(session)
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound("There is no such conversation.")
@@ -230,7 +231,7 @@ def conversation_view(session: Session, conversation_id: int) -> ConversationVie
                 SourceView("product", "Product", titles.get(int(i), f"Product #{i}"), _product_href(slugs, int(i)))
                 for i in (m.product_ids or [])
             ],
-            sources=[_source(s, slugs, known_orders) for s in (m.sources or [])],
+            sources=[_source(s, slugs, known_orders, currency) for s in (m.sources or [])],
         )
         for m in messages
     ]
@@ -261,13 +262,14 @@ def _product_href(slugs: dict[int, str], product_id: int) -> str:
     return f"/product/{slug}" if slug else ""
 
 
-def _source(source: dict, slugs: dict[int, str], known_orders: set[str]) -> SourceView:
-    """One stored source in words, with a link where staff can open what it points at."""
+def _source(source: dict, slugs: dict[int, str], known_orders: set[str], currency: str) -> SourceView:
+    """One stored source in words, with a link where staff can open what it points at (a product's
+    price in ``currency``, the store's: sources keep only the amount)."""
     kind = str(source.get("kind", ""))
     label = SOURCE_LABELS.get(kind, kind.capitalize() or "Source")
     if kind == "product":
         price = source.get("price")
-        price_text = f" · {format_money(price, get_settings().store_currency)}" if isinstance(price, int) else ""
+        price_text = f" · {format_money(price, currency)}" if isinstance(price, int) else ""
         href = _product_href(slugs, int(source["id"])) if _is_product(source) else ""
         return SourceView(kind, label, f"{source.get('title', '')}{price_text}", href)
     if kind == "order":

@@ -23,12 +23,11 @@ from sqlmodel import Session, col, delete, select
 from revoque.errors import NotFound
 from revoque.models import Coupon, CouponCustomer, CouponKind, CouponRedemption, Order, User
 from revoque.models.base import utcnow
-from revoque.services import admin_forms, audit
+from revoque.services import admin_forms, audit, store_identity
 from revoque.services.admin_forms import FormInvalid, Problems
 from revoque.services.catalog import clamp_page
 from revoque.services.money import format_money
 from revoque.services.pricing import as_utc, describe_coupon, normalise_code
-from revoque.settings import get_settings
 
 PAGE_SIZE = 25
 MAX_CUSTOMERS = 500
@@ -124,14 +123,6 @@ class CouponInput:
     active: bool
 
 
-def _currency() -> str:
-    return get_settings().store_currency
-
-
-def _money(minor: int) -> str:
-    return format_money(minor, _currency())
-
-
 def _short_day(moment: datetime) -> str:
     moment = as_utc(moment)
     return f"{moment.day} {moment:%b %Y}"
@@ -160,11 +151,11 @@ STATUS_LABELS = {
 }
 
 
-def coupon_rules(coupon: Coupon, customer_count: int) -> list[str]:
-    """The coupon's conditions in words, as the list shows them."""
+def coupon_rules(coupon: Coupon, customer_count: int, currency: str) -> list[str]:
+    """The coupon's conditions in words (amounts in ``currency``, the store's), as the list shows them."""
     rules = []
     if coupon.min_subtotal:
-        rules.append(f"Orders of {_money(coupon.min_subtotal)} or more")
+        rules.append(f"Orders of {format_money(coupon.min_subtotal, currency)} or more")
     if coupon.starts_at and coupon.ends_at:
         rules.append(f"{_short_day(coupon.starts_at)} – {_short_day(coupon.ends_at)}")
     elif coupon.starts_at:
@@ -229,6 +220,7 @@ def list_coupons(
 ) -> CouponPage:
     """Newest first, a page at a time, each with its usage count and status."""
     filters = filters or CouponFilters()
+    currency = store_identity.currency(session)
     total = session.exec(_filtered(select(func.count()).select_from(Coupon), filters)).one()
     page, pages = clamp_page(page, total, page_size)
     coupons = session.exec(
@@ -239,16 +231,17 @@ def list_coupons(
     ).all()
     ids = [c.id for c in coupons]
     uses, customers = redemption_counts(session, ids), _customer_counts(session, ids)
-    return CouponPage([_row(c, uses.get(c.id, 0), customers.get(c.id, 0), now) for c in coupons], total, page, pages)
+    rows = [_row(c, uses.get(c.id, 0), customers.get(c.id, 0), now, currency) for c in coupons]
+    return CouponPage(rows, total, page, pages)
 
 
-def _row(coupon: Coupon, uses: int, customer_count: int, now: datetime | None) -> CouponRow:
+def _row(coupon: Coupon, uses: int, customer_count: int, now: datetime | None, currency: str) -> CouponRow:
     status = coupon_status(coupon, uses, now)
     return CouponRow(
         id=coupon.id,
         code=coupon.code,
-        description=describe_coupon(coupon),
-        rules=coupon_rules(coupon, customer_count),
+        description=describe_coupon(coupon, currency),
+        rules=coupon_rules(coupon, customer_count, currency),
         uses=uses,
         uses_text=f"{uses} of {coupon.usage_limit}" if coupon.usage_limit is not None else str(uses),
         status=status,
@@ -302,7 +295,7 @@ def coupon_form_values(session: Session, coupon_id: int, now: datetime | None = 
     """The stored coupon as the edit form shows it."""
     coupon = get_coupon(session, coupon_id)
     uses = redemption_counts(session, [coupon.id]).get(coupon.id, 0)
-    currency = _currency()
+    currency = store_identity.currency(session)
     percent = coupon.kind == CouponKind.PERCENT
     return CouponFormValues(
         id=coupon.id,
@@ -341,9 +334,9 @@ def form_values_from(form: dict) -> CouponFormValues:
 # --- checking the form -----------------------------------------------------------------------------
 
 
-def parse_coupon_form(form: dict, currency: str | None = None) -> CouponInput:
-    """The form as a ``CouponInput``, or ``FormInvalid`` naming every field that is wrong."""
-    currency = currency or _currency()
+def parse_coupon_form(form: dict, currency: str) -> CouponInput:
+    """The form as a ``CouponInput``, or ``FormInvalid`` naming every field that is wrong (amounts
+    are read in ``currency``, the store's)."""
     problems = Problems()
     code = normalise_code(admin_forms.text(form, "code"))
     if not code:

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from revoque.errors import NotFound, PermissionDenied, ValidationError
 from revoque.models import Address, Order, PaymentStatus, Refund, Role, User
-from revoque.services import accounts, audit
-from revoque.services.catalog import clamp_page, money
+from revoque.services import accounts, audit, store_identity
+from revoque.services.catalog import clamp_page
+from revoque.services.money import format_money
 from revoque.services.order_admin import label
 from revoque.services.pricing import as_utc
 from revoque.services.queries import contains_any
@@ -201,6 +203,7 @@ def list_customers(
     """A page of accounts with their order count and lifetime value; a page past the end gives the
     last page. Ties in any sort fall back to the newest account first, so pages never overlap."""
     filters = filters or CustomerFilters()
+    currency = store_identity.currency(session)
     total = session.exec(_filtered(select(func.count()).select_from(User), filters)).one()
     page, pages = clamp_page(page, total, page_size)
     figures, refunds = _order_figures(), _refund_figures()
@@ -223,14 +226,14 @@ def list_customers(
         _filtered(statement, filters).order_by(*order_by).offset((page - 1) * page_size).limit(page_size)
     ).all()
     return CustomerPage(
-        items=[_row(user, int(count), int(lifetime)) for user, count, lifetime in rows],
+        items=[_row(user, int(count), int(lifetime), currency) for user, count, lifetime in rows],
         total=total,
         page=page,
         pages=pages,
     )
 
 
-def _row(user: User, orders: int, lifetime: int) -> CustomerRow:
+def _row(user: User, orders: int, lifetime: int, currency: str) -> CustomerRow:
     return CustomerRow(
         id=user.id or 0,
         name=user.name or user.email.split("@")[0],
@@ -241,7 +244,7 @@ def _row(user: User, orders: int, lifetime: int) -> CustomerRow:
         joined_text=_day_text(user.created_at),
         orders=orders,
         lifetime_value=lifetime,
-        lifetime_text=money(lifetime),
+        lifetime_text=format_money(lifetime, currency),
     )
 
 
@@ -289,8 +292,8 @@ def _order(order: Order, refunded: int) -> CustomerOrder:
         status_label=label(order.status),
         payment_status=order.payment_status,
         payment_label=label(order.payment_status),
-        total_text=money(order.total),
-        refunded_text=money(refunded) if refunded else "",
+        total_text=format_money(order.total, order.currency),
+        refunded_text=format_money(refunded, order.currency) if refunded else "",
     )
 
 
@@ -307,7 +310,10 @@ def _address(address: Address) -> CustomerAddress:
 
 
 def customer_detail(session: Session, user_id: int) -> CustomerDetail:
-    """Everything staff see about one account (the latest DETAIL_ORDERS orders)."""
+    """Everything staff see about one account (the latest DETAIL_ORDERS orders). Totals across
+    orders are in the store's currency: it cannot change once an order exists."""
+    currency = store_identity.currency(session)
+    money = partial(format_money, currency=currency)
     user = find_customer(session, user_id)
     order_count, paid_orders = session.exec(
         select(

@@ -10,14 +10,17 @@ What counts
 - Each figure is compared with the period of the same length just before it.
 - **The funnel** counts visitors, not clicks, at each step (``revoque.services.analytics``).
 
-Money stays in integer minor units and is formatted with the store currency; nothing here knows
-about Reflex. ``now`` is a parameter so tests can pin the calendar.
+Money stays in integer minor units and is formatted with the store currency (every order is in it:
+it cannot change once an order exists); nothing here knows about Reflex. ``now`` is a parameter so
+tests can pin the calendar.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -36,9 +39,9 @@ from revoque.models import (
     Variant,
 )
 from revoque.models.base import utcnow
-from revoque.services.catalog import LOW_STOCK_THRESHOLD, money
-from revoque.services.money import currency_info
-from revoque.settings import get_settings
+from revoque.services import store_identity
+from revoque.services.catalog import LOW_STOCK_THRESHOLD
+from revoque.services.money import currency_info, format_money
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -217,14 +220,14 @@ def _utc_day(session: Session, column):
     return func.date(column)
 
 
-def daily_series(session: Session, period: Period) -> list[DayPoint]:
+def daily_series(session: Session, period: Period, currency: str) -> list[DayPoint]:
     """Revenue (before refunds) and orders per day, every day of the period, days without sales as 0."""
     day = _utc_day(session, Order.created_at)
     rows = session.exec(
         _sales(select(day, func.coalesce(func.sum(Order.total), 0), func.count(col(Order.id))), period).group_by(day)
     ).all()
     by_day = {str(d)[:10]: (int(total), int(count)) for d, total, count in rows}
-    unit = 10 ** currency_info(get_settings().store_currency).exponent
+    unit = 10 ** currency_info(currency).exponent
     points = []
     for offset in range(period.days):
         current = period.start.date() + timedelta(days=offset)
@@ -235,14 +238,14 @@ def daily_series(session: Session, period: Period) -> list[DayPoint]:
                 label=_day_label(current),
                 revenue=revenue,
                 revenue_major=revenue // unit,
-                revenue_text=money(revenue),
+                revenue_text=format_money(revenue, currency),
                 orders=orders,
             )
         )
     return points
 
 
-def top_products(session: Session, period: Period, limit: int = TOP_PRODUCTS_LIMIT) -> list[TopProduct]:
+def top_products(session: Session, period: Period, currency: str, limit: int = TOP_PRODUCTS_LIMIT) -> list[TopProduct]:
     """Best sellers by revenue (line totals) in the period."""
     revenue = func.sum(OrderLine.line_total)
     rows = session.exec(
@@ -256,7 +259,10 @@ def top_products(session: Session, period: Period, limit: int = TOP_PRODUCTS_LIM
         .order_by(revenue.desc(), func.max(OrderLine.product_title))
         .limit(limit)
     ).all()
-    return [TopProduct(title=t, units=int(u), revenue=int(r), revenue_text=money(int(r))) for t, u, r in rows]
+    return [
+        TopProduct(title=t, units=int(u), revenue=int(r), revenue_text=format_money(int(r), currency))
+        for t, u, r in rows
+    ]
 
 
 def _low_stock_filter(statement, threshold: int):
@@ -315,9 +321,12 @@ def funnel(session: Session, period: Period) -> list[FunnelStep]:
     return steps
 
 
-def _metric(key: str, label: str, current: int, previous: int, is_money: bool) -> Metric:
+def _count(number: int) -> str:
+    return f"{number:,}"
+
+
+def _metric(key: str, label: str, current: int, previous: int, show: Callable[[int], str]) -> Metric:
     text, trend = change(current, previous)
-    show = money if is_money else (lambda n: f"{n:,}")
     return Metric(
         key=key,
         label=label,
@@ -334,6 +343,8 @@ def build_dashboard(session: Session, days: int = DEFAULT_PERIOD, now: datetime 
     """Everything the dashboard shows for the last ``days`` days (7, 30 or 90)."""
     period = period_ending_today(parse_period(days), now or utcnow())
     before = period.previous()
+    currency = store_identity.currency(session)
+    money = partial(format_money, currency=currency)
     revenue, orders = sales_totals(session, period)
     previous_revenue, previous_orders = sales_totals(session, before)
     lows, low_total = low_stock(session)
@@ -341,17 +352,21 @@ def build_dashboard(session: Session, days: int = DEFAULT_PERIOD, now: datetime 
         days=period.days,
         range_text=_range_text(period),
         metrics=[
-            _metric("revenue", "Revenue", revenue, previous_revenue, True),
-            _metric("orders", "Orders", orders, previous_orders, False),
+            _metric("revenue", "Revenue", revenue, previous_revenue, money),
+            _metric("orders", "Orders", orders, previous_orders, _count),
             _metric(
-                "aov", "Average order value", average(revenue, orders), average(previous_revenue, previous_orders), True
+                "aov",
+                "Average order value",
+                average(revenue, orders),
+                average(previous_revenue, previous_orders),
+                money,
             ),
             _metric(
-                "customers", "New customers", new_customers(session, period), new_customers(session, before), False
+                "customers", "New customers", new_customers(session, period), new_customers(session, before), _count
             ),
         ],
-        series=daily_series(session, period),
-        top_products=top_products(session, period),
+        series=daily_series(session, period, currency),
+        top_products=top_products(session, period, currency),
         low_stock=lows,
         low_stock_total=low_total,
         funnel=funnel(session, period),

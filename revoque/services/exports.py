@@ -92,9 +92,10 @@ def _category_paths(session: Session) -> dict[int, str]:
     return paths
 
 
-def product_rows(session: Session, currency: str | None = None) -> Iterator[list[Any]]:
-    """Every variant of every product as a template row, products by id, variants by position."""
-    currency = currency or get_settings().store_currency
+def product_rows(session: Session) -> Iterator[list[Any]]:
+    """Every variant of every product as a template row, products by id, variants by position;
+    prices in the store's currency, the one an import of the file reads them in."""
+    currency = store_identity.currency(session)
     paths = _category_paths(session)
     brands = {b.id: b.name for b in session.exec(select(Brand))}
     last_id = 0

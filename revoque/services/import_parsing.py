@@ -24,7 +24,6 @@ from revoque.models import ProductStatus
 from revoque.services.html_clean import clean_description
 from revoque.services.money import parse_money
 from revoque.services.sheets import Sheet, column_letter
-from revoque.settings import get_settings
 
 # ---------------------------------------------------------------------------------------------------
 # Fields, the template and the shapes
@@ -776,10 +775,10 @@ def _parse_row(row: _Row, present: set[str], currency: str, problems: _Collector
 
 
 def parse_products(
-    sheet: Sheet, *, shape: Shape | None = None, mapping: dict[str, str] | None = None, currency: str | None = None
+    sheet: Sheet, *, currency: str, shape: Shape | None = None, mapping: dict[str, str] | None = None
 ) -> ParsedFile:
-    """Turn a sheet into product drafts and problems, without touching the database."""
-    currency = currency or get_settings().store_currency
+    """Turn a sheet into product drafts and problems, without touching the database; prices are read
+    in ``currency`` (the store's)."""
     shape = shape or detect_shape(sheet.headers)
     probe = _Collector({})
     column_fields = _column_fields(sheet, shape, mapping, probe)

@@ -32,6 +32,11 @@ _CURRENCIES = {
 }
 
 
+def known_currencies() -> tuple[CurrencyInfo, ...]:
+    """The currencies this module has a symbol for; any other code is only shown as a prefix."""
+    return tuple(_CURRENCIES.values())
+
+
 def currency_info(code: str) -> CurrencyInfo:
     """Known currencies get their symbol; any other ISO code is shown as a prefix with 2 decimals."""
     code = code.upper()

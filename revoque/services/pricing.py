@@ -40,7 +40,6 @@ from revoque.errors import NotFound, RevoqueError, ValidationError
 from revoque.models import Coupon, CouponCustomer, CouponKind, CouponRedemption, StoreConfig
 from revoque.models.base import utcnow
 from revoque.services.money import format_money
-from revoque.settings import get_settings
 
 BASIS_POINTS = 10_000
 STORE_CONFIG_ID = 1
@@ -126,9 +125,10 @@ def normalise_email(email: str) -> str:
 
 
 def evaluate_coupon(
-    session: Session, code: str, subtotal: int, email: str, now: datetime | None = None
+    session: Session, code: str, subtotal: int, email: str, currency: str, now: datetime | None = None
 ) -> AppliedCoupon:
-    """The discount ``code`` gives on ``subtotal`` for ``email``, or CouponError saying why not.
+    """The discount ``code`` gives on ``subtotal`` for ``email``, or CouponError saying why not
+    (amounts in the messages are in ``currency``, the cart's).
 
     Checks run in a fixed order so the shopper hears the most basic problem first. With no email
     yet (a guest before checkout), the per-customer limit is checked later, when the order is placed
@@ -141,10 +141,10 @@ def evaluate_coupon(
         raise CouponError(f"We don't recognise the code “{normalised}”.")
     _check_dates_and_status(coupon, now or utcnow())
     if subtotal < coupon.min_subtotal:
-        raise CouponError(f"This code needs a subtotal of {_money(coupon.min_subtotal)}.")
+        raise CouponError(f"This code needs a subtotal of {format_money(coupon.min_subtotal, currency)}.")
     _check_usage(session, coupon, normalise_email(email))
     discount = coupon_discount(coupon, subtotal)
-    return AppliedCoupon(coupon.id, coupon.code, discount, describe_coupon(coupon))
+    return AppliedCoupon(coupon.id, coupon.code, discount, describe_coupon(coupon, currency))
 
 
 def _check_dates_and_status(coupon: Coupon, now: datetime) -> None:
@@ -188,10 +188,10 @@ def coupon_discount(coupon: Coupon, subtotal: int) -> int:
     return min(coupon.value, subtotal)
 
 
-def describe_coupon(coupon: Coupon) -> str:
+def describe_coupon(coupon: Coupon, currency: str) -> str:
     if coupon.kind == CouponKind.PERCENT:
         return f"{format_percent_bp(coupon.value)} off"
-    return f"{_money(coupon.value)} off"
+    return f"{format_money(coupon.value, currency)} off"
 
 
 def lock_coupon(session: Session, coupon_id: int) -> Coupon:
@@ -225,10 +225,6 @@ def format_day(moment: datetime, now: datetime) -> str:
     return day if moment.year == as_utc(now).year else f"{day} {moment.year}"
 
 
-def _money(minor: int) -> str:
-    return format_money(minor, get_settings().store_currency)
-
-
 # --- store configuration ---------------------------------------------------------------------------
 
 
@@ -249,3 +245,17 @@ def get_store_config(session: Session) -> StoreConfig:
         return session.exec(
             select(StoreConfig).where(col(StoreConfig.id) == STORE_CONFIG_ID).execution_options(populate_existing=True)
         ).one()
+
+
+def lock_store_config(session: Session, *, shared: bool = False) -> StoreConfig:
+    """The settings row, fresh from the database and locked until the transaction ends: exclusively
+    (FOR UPDATE) to change it, or ``shared`` (FOR KEY SHARE) to act on it as it stands. A shared
+    lock waits for a change in progress and holds off the next one, and never waits for another
+    shared lock. SQLite ignores both: its write transactions already run one at a time."""
+    get_store_config(session)  # make sure the row exists
+    return session.exec(
+        select(StoreConfig)
+        .where(col(StoreConfig.id) == STORE_CONFIG_ID)
+        .with_for_update(read=shared, key_share=shared)
+        .execution_options(populate_existing=True)
+    ).one()

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+from functools import partial
 from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
@@ -72,21 +73,19 @@ from revoque.models import (
     VariantOptionValue,
 )
 from revoque.models.base import utcnow
-from revoque.services import audit
+from revoque.services import admin_forms, audit, store_identity
 from revoque.services.catalog import (
     LOW_STOCK_THRESHOLD,
     clamp_page,
     image_url,
-    money,
     product_href,
     refresh_price_range,
 )
 from revoque.services.import_parsing import split_list, to_slug
-from revoque.services.money import currency_info, parse_money
+from revoque.services.money import currency_info, format_money, parse_money
 from revoque.services.pricing import as_utc
 from revoque.services.search import schedule_product_index
 from revoque.services.vector_index import schedule_product_embedding
-from revoque.settings import get_settings
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -440,8 +439,9 @@ def _day(moment) -> str:
     return f"{moment.day} {moment:%b %Y}"
 
 
-def price_text(low: int, high: int) -> str:
-    return money(low) if low == high else f"{money(low)} – {money(high)}"
+def price_text(low: int, high: int, currency: str) -> str:
+    low_text = format_money(low, currency)
+    return low_text if low == high else f"{low_text} – {format_money(high, currency)}"
 
 
 def _rows(session: Session, rows: Sequence) -> list[ProductRow]:
@@ -452,6 +452,7 @@ def _rows(session: Session, rows: Sequence) -> list[ProductRow]:
     images = _first_images(session, ids)
     categories = _names(session, Category, (row.category_id for row in rows))
     brands = _names(session, Brand, (row.brand_id for row in rows))
+    currency = store_identity.currency(session)
     items = []
     for row in rows:
         stock = facts.get(row.id, _StockFacts())
@@ -466,7 +467,7 @@ def _rows(session: Session, rows: Sequence) -> list[ProductRow]:
                 image_url=image_url(images.get(row.id)),
                 category=categories.get(row.category_id, "—"),
                 brand=brands.get(row.brand_id, "—"),
-                price_text=price_text(row.price_min, row.price_max),
+                price_text=price_text(row.price_min, row.price_max, currency),
                 variant_count=stock.variants,
                 stock_state=stock_state(stock),
                 stock_text=_stock_text(stock),
@@ -626,7 +627,7 @@ def _check_options(options: Sequence[OptionInput], problems: list[str]) -> list[
 
 
 def _check_variants(
-    options: Sequence[OptionInput], variants: Sequence[VariantInput], problems: list[str]
+    options: Sequence[OptionInput], variants: Sequence[VariantInput], problems: list[str], currency: str
 ) -> list[VariantInput]:
     """Variants with their values spelled as the options spell them; problems appended."""
     if not variants:
@@ -650,7 +651,7 @@ def _check_variants(
             problems.append(f"Variant {label} is listed twice.")
             continue
         seen[key] = label
-        _check_numbers(variant, label, problems)
+        _check_numbers(variant, label, problems, currency)
         sku = variant.sku.strip()
         if sku:
             if len(sku) > SKU_LENGTH or not _SKU_PATTERN.fullmatch(sku):
@@ -676,13 +677,14 @@ def _check_variants(
     return cleaned
 
 
-def _check_numbers(variant: VariantInput, label: str, problems: list[str]) -> None:
+def _check_numbers(variant: VariantInput, label: str, problems: list[str], currency: str) -> None:
     if variant.price < 0:
         problems.append(f"Variant {label}: the price cannot be negative.")
     if variant.compare_at_price is not None and variant.compare_at_price <= variant.price:
+        compare_at, price = format_money(variant.compare_at_price, currency), format_money(variant.price, currency)
         problems.append(
-            f"Variant {label}: the compare-at price ({money(variant.compare_at_price)}) must be higher than "
-            f"the price ({money(variant.price)}), or left empty."
+            f"Variant {label}: the compare-at price ({compare_at}) must be higher than the price ({price}), "
+            "or left empty."
         )
     if not 0 <= variant.stock_on_hand <= MAX_STOCK:
         problems.append(f"Variant {label}: stock must be a whole number, 0 or more.")
@@ -779,7 +781,7 @@ def _validate(
         given = data.variants
         if given is None:
             given = variant_grid(options, existing, [o.name for o in existing_options])
-        variants = _check_variants(options, given, problems)
+        variants = _check_variants(options, given, problems, store_identity.currency(session))
         _check_skus(session, product_id, variants, existing, problems)
     if problems:
         raise ProductValidationError(problems)
@@ -812,16 +814,16 @@ def _check_skus(
 # --- parsing what staff type -----------------------------------------------------------------------
 
 
-def parse_amount(text: str, what: str, *, optional: bool = False) -> int | None:
-    """A money amount typed by staff ("12,500", "₦12500.50") in minor units; blank is None when
-    ``optional``. The error names the field."""
+def parse_amount(text: str, what: str, currency: str, *, optional: bool = False) -> int | None:
+    """A money amount typed by staff ("12,500", "₦12500.50") in minor units of ``currency`` (the
+    store's); blank is None when ``optional``. The error names the field."""
     text = (text or "").strip()
     if not text:
         if optional:
             return None
         raise ValidationError(f"{what}: enter an amount.")
     try:
-        return parse_money(text, get_settings().store_currency)
+        return parse_money(text, currency)
     except ValidationError as exc:
         raise ValidationError(f"{what}: {exc}.") from exc
 
@@ -923,23 +925,19 @@ class EditorChoices:
     collections: list[Choice] = field(default_factory=list)
 
 
-def _amount_text(minor: int | None) -> str:
-    if minor is None:
-        return ""
-    exponent = currency_info(get_settings().store_currency).exponent
-    major, fraction = divmod(minor, 10**exponent)
-    return f"{major}.{fraction:0{exponent}d}" if fraction else str(major)
+def _amount_text(minor: int | None, currency: str) -> str:
+    return "" if minor is None else admin_forms.major_text(minor, currency)
 
 
-def _variant_form(variant: VariantInput, names: Sequence[str]) -> VariantForm:
+def _variant_form(variant: VariantInput, names: Sequence[str], currency: str) -> VariantForm:
     return VariantForm(
         key=variant_label(variant.values),
         values=list(variant.values),
         names=list(names),
         id=variant.id or 0,
         sku=variant.sku,
-        price=_amount_text(variant.price),
-        compare_at=_amount_text(variant.compare_at_price),
+        price=_amount_text(variant.price, currency),
+        compare_at=_amount_text(variant.compare_at_price, currency),
         stock=str(variant.stock_on_hand),
         weight=str(variant.weight_grams),
         track_inventory=variant.track_inventory,
@@ -962,6 +960,7 @@ def editor_choices(session: Session) -> EditorChoices:
 
 
 def load_editor(session: Session, product_id: int) -> ProductEditor:
+    currency = store_identity.currency(session)
     product = session.get(Product, product_id)
     if product is None:
         raise NotFound("There is no product with that number; it may have been deleted.")
@@ -987,7 +986,7 @@ def load_editor(session: Session, product_id: int) -> ProductEditor:
         tags=", ".join(tags),
         collection_ids=sorted(collections),
         options=[OptionForm(o.name, ", ".join(o.values)) for o in options],
-        variants=[_variant_form(v, [o.name for o in options]) for v in variants],
+        variants=[_variant_form(v, [o.name for o in options], currency) for v in variants],
         images=product_images(session, product_id),
         store_href=product_href(product.slug),
         updated_text=_day(product.updated_at),
@@ -1035,8 +1034,9 @@ def regrid(options: Sequence[OptionForm], variants: Sequence[VariantForm]) -> li
     return grid([(o.name, o.values) for o in typed], list(variants), values_of, make)
 
 
-def editor_input(editor: ProductEditor) -> ProductInput:
-    """The editor's text fields as a ProductInput; every field that cannot be read is reported."""
+def editor_input(editor: ProductEditor, currency: str) -> ProductInput:
+    """The editor's text fields as a ProductInput (amounts read in ``currency``, the store's); every
+    field that cannot be read is reported."""
     problems: list[str] = []
     variants = []
     for row in editor.variants:
@@ -1044,8 +1044,8 @@ def editor_input(editor: ProductEditor) -> ProductInput:
         try:
             variant = VariantInput(
                 values=list(row.values),
-                price=parse_amount(row.price, f"{label}, price") or 0,
-                compare_at_price=parse_amount(row.compare_at, f"{label}, compare-at price", optional=True),
+                price=parse_amount(row.price, f"{label}, price", currency) or 0,
+                compare_at_price=parse_amount(row.compare_at, f"{label}, compare-at price", currency, optional=True),
                 stock_on_hand=parse_count(row.stock, f"{label}, stock"),
                 weight_grams=parse_count(row.weight, f"{label}, weight"),
                 track_inventory=row.track_inventory,
@@ -1306,6 +1306,7 @@ def next_position(session: Session, collection_id: int) -> int:
 def _snapshot(session: Session, product: Product) -> dict:
     """What the audit log shows of a product: its fields with names instead of ids, and one line per
     option and per variant."""
+    currency = store_identity.currency(session)
     options, variants = _saved_options_and_variants(session, product.id)
     tags = session.exec(
         select(Tag.name)
@@ -1332,14 +1333,14 @@ def _snapshot(session: Session, product: Product) -> dict:
         "tags": list(tags),
         "collections": list(collections),
         "options": [f"{o.name}: {', '.join(o.values)}" for o in options],
-        "variants": [_variant_line(v) for v in variants],
+        "variants": [_variant_line(v, currency) for v in variants],
     }
 
 
-def _variant_line(variant: VariantInput) -> str:
-    price = money(variant.price)
+def _variant_line(variant: VariantInput, currency: str) -> str:
+    price = format_money(variant.price, currency)
     if variant.compare_at_price:
-        price += f" (was {money(variant.compare_at_price)})"
+        price += f" (was {format_money(variant.compare_at_price, currency)})"
     stock = f"{variant.stock_on_hand} in stock" if variant.track_inventory else "stock not tracked"
     return f"{variant.sku} · {variant_label(variant.values)} · {price} · {stock} · {variant.weight_grams} g"
 
@@ -1579,9 +1580,9 @@ def _status_verb(status: str) -> str:
     return {"active": "activate", "archived": "archive", "draft": "draft"}[status]
 
 
-def changed_price(price: int, percent: Decimal, currency: str | None = None) -> int:
-    """``price`` changed by ``percent``, rounded half up to whole currency units, never below 0."""
-    unit = 10 ** currency_info(currency or get_settings().store_currency).exponent
+def changed_price(price: int, percent: Decimal, currency: str) -> int:
+    """``price`` changed by ``percent``, rounded half up to whole units of ``currency``, never below 0."""
+    unit = 10 ** currency_info(currency).exponent
     scaled = Decimal(price) * (Decimal(100) + percent) / Decimal(100) / Decimal(unit)
     return max(0, int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)) * unit)
 
@@ -1595,6 +1596,8 @@ def bulk_change_price(
     if not MIN_PERCENT <= percent <= MAX_PERCENT or percent == 0:
         raise ValidationError("The change must be between -100% and +1000%, and not 0.")
     products = _selected(session, product_ids)
+    currency = store_identity.currency(session)
+    money = partial(format_money, currency=currency)
     variants: dict[int, list[Variant]] = defaultdict(list)
     for variant in session.exec(
         select(Variant)
@@ -1608,7 +1611,7 @@ def bulk_change_price(
     for product in products:
         before = {"prices": [f"{v.sku}: {money(v.price)}" for v in variants[product.id]]}
         for variant in variants[product.id]:
-            variant.price = changed_price(variant.price, percent)
+            variant.price = changed_price(variant.price, percent, currency)
             if variant.compare_at_price is not None and variant.compare_at_price <= variant.price:
                 variant.compare_at_price = None
                 cleared += 1

@@ -65,6 +65,7 @@ from revoque.models import (
 )
 from revoque.models.base import utcnow
 from revoque.models.transfers import DataImport, TransferStatus
+from revoque.services import store_identity
 from revoque.services.catalog_cache import invalidate_catalog_structure
 from revoque.services.import_parsing import (
     PRODUCT_FIELDS,
@@ -991,7 +992,9 @@ def preview_import(
         sheet = read_sheet(data, filename)
     except ValidationError as exc:
         return Preview(Shape(shape) if shape else Shape.MAPPED, Counts(), [Problem(None, "", str(exc))], {}, [])
-    parsed = parse_products(sheet, shape=Shape(shape) if shape else None, mapping=mapping)
+    parsed = parse_products(
+        sheet, currency=store_identity.currency(session), shape=Shape(shape) if shape else None, mapping=mapping
+    )
     plans, planner = _plan_file(session, parsed, storage or get_storage())
     counts = _counts(plans)
     counts.rows, counts.rows_skipped = parsed.rows, len(parsed.skipped_rows | planner.skipped)
@@ -1030,7 +1033,9 @@ def apply_import(
     batch_size = batch_size or BATCH_PRODUCTS
     on_stage("reading")
     sheet = read_sheet(data, filename)
-    parsed = parse_products(sheet, shape=Shape(shape) if shape else None, mapping=mapping)
+    with session_scope() as session:
+        currency = store_identity.currency(session)
+    parsed = parse_products(sheet, currency=currency, shape=Shape(shape) if shape else None, mapping=mapping)
     on_stage("checking")
     storage = get_storage()
     with session_scope() as session:

@@ -46,19 +46,18 @@ from revoque.adapters.vectors import VectorFilter, VectorStoreError, get_vector_
 from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.models import Brand, Category, Product, ProductStatus
-from revoque.services import catalog_cache
+from revoque.services import catalog_cache, store_identity
 from revoque.services.catalog import (
     ProductPage,
     SortOrder,
     cards_for_products,
     clamp_page,
     list_products,
-    money,
 )
+from revoque.services.money import format_money
 from revoque.services.query_parsing import describe_limits, parse_price_limits
 from revoque.services.search_documents import active_product_ids, build_document, iter_documents
 from revoque.services.vector_index import products_collection, semantic_search
-from revoque.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +180,7 @@ def warm_up() -> None:
 def search_products(session: Session, query: SearchQuery) -> SearchPage:
     """One page of hybrid results with facets; a page past the end lands on the last one. A price
     limit written in the words ("under 30000") becomes a price filter, and the rest is searched."""
-    query, price_note = understand(query)
+    query, price_note = understand(session, query)
     try:
         engine = search_engine()
         matches = _matches(session, engine, query)
@@ -207,10 +206,11 @@ def search_products(session: Session, query: SearchQuery) -> SearchPage:
     )
 
 
-def understand(query: SearchQuery) -> tuple[SearchQuery, str]:
+def understand(session: Session, query: SearchQuery) -> tuple[SearchQuery, str]:
     """The query with a price limit in its words moved into the filters (narrowing any price band
-    already chosen), and how that limit reads ("Under ₦30,000"); unchanged when there is none."""
-    currency = get_settings().store_currency
+    already chosen), and how that limit reads ("Under ₦30,000"); unchanged when there is none.
+    Amounts are read in the store's currency."""
+    currency = store_identity.currency(session)
     limits = parse_price_limits(query.text, currency)
     if not limits.found:
         return query, ""
@@ -223,19 +223,19 @@ def understand(query: SearchQuery) -> tuple[SearchQuery, str]:
 
 def keyword_ranking(session: Session, query: SearchQuery, limit: int = HYBRID_CANDIDATES) -> list[int]:
     """Product ids the keyword engine ranks best for ``query`` (price words understood)."""
-    query, _note = understand(query)
+    query, _note = understand(session, query)
     return [hit.id for hit in search_engine().search(_top(query, limit)).hits]
 
 
 def vector_ranking(session: Session, query: SearchQuery, limit: int = HYBRID_CANDIDATES) -> list[int]:
     """Product ids closest in meaning to ``query`` under the same filters, with no similarity floor."""
-    query, _note = understand(query)
+    query, _note = understand(session, query)
     return [product_id for product_id, _score in _semantic_hits(session, query, limit)]
 
 
 def hybrid_ranking(session: Session, query: SearchQuery, limit: int = HYBRID_CANDIDATES) -> list[int]:
     """The results page's order for ``query``: keyword and meaning lists fused, best first."""
-    query, _note = understand(query)
+    query, _note = understand(session, query)
     engine = search_engine()
     keyword = [hit.id for hit in engine.search(_top(query, HYBRID_CANDIDATES)).hits]
     return reciprocal_rank_fusion([keyword, _close_meanings(session, query)])[:limit]
@@ -401,12 +401,13 @@ def price_range(bucket: PriceBucket) -> tuple[int | None, int | None]:
     return bucket.low, bucket.high - 1 if bucket.high is not None else None
 
 
-def price_label(bucket: PriceBucket) -> str:
+def price_label(bucket: PriceBucket, currency: str) -> str:
+    """A price band as the facet names it; the bands are amounts, in whatever the store's currency is."""
     if bucket.low is None:
-        return f"Under {money(bucket.high)}"
+        return f"Under {format_money(bucket.high, currency)}"
     if bucket.high is None:
-        return f"Over {money(bucket.low)}"
-    return f"{money(bucket.low)} – {money(bucket.high)}"
+        return f"Over {format_money(bucket.low, currency)}"
+    return f"{format_money(bucket.low, currency)} – {format_money(bucket.high, currency)}"
 
 
 def _facet_groups(session: Session, query: SearchQuery, counts: Mapping[str, Mapping[str, int]]) -> list[FacetGroup]:
@@ -456,10 +457,11 @@ def _value_options(
     return options
 
 
-def _price_options(_session: Session, query: SearchQuery, counts: Mapping[str, int]) -> list[FacetOption]:
+def _price_options(session: Session, query: SearchQuery, counts: Mapping[str, int]) -> list[FacetOption]:
     chosen = (query.filters.price_min, query.filters.price_max)
+    currency = store_identity.currency(session)
     return [
-        FacetOption(b.key, price_label(b), counts.get(b.key, 0), price_range(b) == chosen)
+        FacetOption(b.key, price_label(b, currency), counts.get(b.key, 0), price_range(b) == chosen)
         for b in PRICE_BUCKETS
         if counts.get(b.key) or price_range(b) == chosen
     ]

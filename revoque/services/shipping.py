@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from revoque.errors import NotFound
 from revoque.models import ShippingMethod
+from revoque.services import store_identity
 from revoque.services.money import format_money
-from revoque.settings import get_settings
 
 DEFAULT_METHODS: tuple[dict, ...] = (
     {"name": "Standard delivery (Lagos)", "price": 250_000, "estimate": "1–2 business days"},
@@ -32,14 +32,15 @@ class ShippingOption:
 
 def list_active_methods(session: Session) -> list[ShippingOption]:
     """Active methods in the order staff arranged them."""
+    currency = store_identity.currency(session)
     methods = session.exec(
         select(ShippingMethod).where(ShippingMethod.active).order_by(ShippingMethod.position, ShippingMethod.id)
     ).all()
-    return [_option(method) for method in methods]
+    return [_option(method, currency) for method in methods]
 
 
-def _option(method: ShippingMethod) -> ShippingOption:
-    price_text = format_money(method.price, get_settings().store_currency) if method.price else "Free"
+def _option(method: ShippingMethod, currency: str) -> ShippingOption:
+    price_text = format_money(method.price, currency) if method.price else "Free"
     return ShippingOption(method.id, method.name, method.price, price_text, method.estimate, method.is_pickup)
 
 

@@ -17,10 +17,9 @@ from sqlmodel import Session, col, select
 
 from revoque.errors import NotFound, ValidationError
 from revoque.models import Order, ShippingMethod, User
-from revoque.services import admin_forms, audit, positions
+from revoque.services import admin_forms, audit, positions, store_identity
 from revoque.services.admin_forms import FormInvalid, Problems
 from revoque.services.money import format_money
-from revoque.settings import get_settings
 
 AUDITED_FIELDS = ["name", "price", "estimate", "is_pickup", "active"]
 LAST_ACTIVE_MESSAGE = "Keep at least one delivery method switched on: shoppers need one to check out."
@@ -62,10 +61,6 @@ class ShippingInput:
     active: bool
 
 
-def _currency() -> str:
-    return get_settings().store_currency
-
-
 def _ordered(session: Session, lock: bool = False) -> list[ShippingMethod]:
     statement = select(ShippingMethod).order_by(ShippingMethod.position, ShippingMethod.id)
     if lock:
@@ -83,7 +78,7 @@ def list_methods(session: Session) -> list[ShippingRow]:
             .group_by(Order.shipping_method_id)
         ).all()
     )
-    currency, last = _currency(), len(methods) - 1
+    currency, last = store_identity.currency(session), len(methods) - 1
     return [
         ShippingRow(
             id=method.id,
@@ -112,7 +107,7 @@ def form_values(session: Session, method_id: int) -> ShippingFormValues:
     return ShippingFormValues(
         id=method.id,
         name=method.name,
-        price=admin_forms.major_text(method.price, _currency()),
+        price=admin_forms.major_text(method.price, store_identity.currency(session)),
         estimate=method.estimate,
         is_pickup=method.is_pickup,
         active=method.active,
@@ -131,8 +126,8 @@ def form_values_from(form: dict, method_id: int = 0) -> ShippingFormValues:
     )
 
 
-def parse_shipping_form(form: dict, currency: str | None = None) -> ShippingInput:
-    currency = currency or _currency()
+def parse_shipping_form(form: dict, currency: str) -> ShippingInput:
+    """The form as a ``ShippingInput`` (the price in ``currency``, the store's), or ``FormInvalid``."""
     problems = Problems()
     name = admin_forms.required(problems, "name", admin_forms.text(form, "name"), "Name", 120)
     price_text = admin_forms.text(form, "price")

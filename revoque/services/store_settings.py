@@ -1,5 +1,6 @@
-"""The store's settings as admins edit them: the store's name, contact details, tax (rate, and
-whether prices include it), bank-transfer details, and which payment methods checkout offers.
+"""The store's settings as admins edit them: the store's name and currency, contact details, tax
+(rate, and whether prices include it), bank-transfer details, and which payment methods checkout
+offers.
 
 They live in the single ``StoreConfig`` row, which checkout, pricing, payments, emails, invoices
 and the assistant read afresh on every quote and order (``pricing.get_store_config``), so a change
@@ -8,9 +9,11 @@ mode they were priced with (``Order.tax_rate_bp``, ``Order.prices_include_tax``)
 
 The name starts as ``STORE_NAME`` and, once saved here, shows at once in the storefront's header,
 footer, home page and titles, in emails, invoices and the assistant (``store_identity``). The
-currency stays a deployment setting (``STORE_CURRENCY``): every price in the database is an
-integer in the currency's minor unit, so switching currency at run time would silently reprice the
-whole catalog and every order. The page shows it, with the variable that sets it.
+currency starts as ``STORE_CURRENCY`` and may be changed here only while the store has no orders:
+every price is an integer in the currency's minor unit, so a change relabels the amounts without
+converting them, and orders must stay in the currency they were charged in (``store_identity``
+explains the rule and how it holds against a concurrent first order). Only currencies the store can
+format to two decimals and Paystack can charge are offered.
 
 Only admins may change settings: the page's guard refuses staff first and ``update_settings``
 checks the actor's role again. Every change is audited with the fields before → after.
@@ -21,12 +24,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from revoque.errors import PermissionDenied
 from revoque.models import Role, StoreConfig, User
 from revoque.services import admin_forms, audit, pricing, store_identity
-from revoque.services.admin_forms import Problems
+from revoque.services.admin_forms import FormInvalid, Problems
 from revoque.services.money import currency_info, format_money
 from revoque.settings import get_settings
 
@@ -34,6 +37,7 @@ TAX_MODES = {"inclusive": True, "exclusive": False}
 EXAMPLE_PRICE = 1_000_000  # the ₦10,000 item the tax example is worked on
 EDITABLE_FIELDS = [
     "store_name",
+    "currency",
     "contact_email",
     "contact_phone",
     "contact_address",
@@ -47,6 +51,10 @@ EDITABLE_FIELDS = [
     "bank_account_number",
 ]
 ADMIN_ONLY_MESSAGE = "Only an admin can change the store settings."
+CURRENCY_FIXED_MESSAGE = (
+    "The store has orders, so its currency can no longer change: orders and payments stay in the currency "
+    "they were charged in."
+)
 
 
 @dataclass
@@ -54,6 +62,7 @@ class SettingsValues:
     """The form's fields as text and switches (what is stored, or what the admin just typed)."""
 
     store_name: str = ""
+    currency: str = ""
     contact_email: str = ""
     contact_phone: str = ""
     contact_address: str = ""
@@ -73,6 +82,7 @@ class SettingsView:
 
     values: SettingsValues
     currency: str  # "NGN (₦)"
+    currency_fixed: str  # why the currency cannot change (the store has orders), or "" while it can
     card_gateway: str  # "Paystack" or "the sandbox gateway (no real money moves)"
     tax_example: str  # "A ₦10,000 item costs ₦10,000, of which ₦698 is VAT."
     updated_text: str
@@ -81,6 +91,7 @@ class SettingsView:
 @dataclass(frozen=True)
 class SettingsInput:
     store_name: str
+    currency: str
     contact_email: str
     contact_phone: str
     contact_address: str
@@ -106,9 +117,28 @@ def tax_example(tax_rate_bp: int, prices_include_tax: bool, currency: str) -> st
     return f"A {price} item costs {total}: {price} plus {tax} VAT."
 
 
+def currency_label(code: str) -> str:
+    """``NGN`` → ``NGN (₦)``: how the page names a currency."""
+    info = currency_info(code)
+    return f"{info.code} ({info.symbol.strip()})"
+
+
+def _allowed_currencies() -> list[str]:
+    """The offered currencies, and ``STORE_CURRENCY`` (the store's default, whatever it is)."""
+    offered = [info.code for info in store_identity.currency_choices()]
+    default = get_settings().store_currency
+    return offered if default in offered else [*offered, default]
+
+
+def currency_options() -> list[tuple[str, str]]:
+    """(code, label) for each currency an admin may choose."""
+    return [(code, currency_label(code)) for code in _allowed_currencies()]
+
+
 def _values(config: StoreConfig) -> SettingsValues:
     return SettingsValues(
         store_name=store_identity.name_of(config),
+        currency=store_identity.currency_of(config),
         contact_email=config.contact_email,
         contact_phone=config.contact_phone,
         contact_address=config.contact_address,
@@ -126,13 +156,14 @@ def _values(config: StoreConfig) -> SettingsValues:
 def settings_view(session: Session) -> SettingsView:
     settings = get_settings()
     config = pricing.get_store_config(session)
-    info = currency_info(settings.store_currency)
+    currency = store_identity.currency_of(config)
     moment = pricing.as_utc(config.updated_at)
     return SettingsView(
         values=_values(config),
-        currency=f"{info.code} ({info.symbol.strip()})",
+        currency=currency_label(currency),
+        currency_fixed=CURRENCY_FIXED_MESSAGE if store_identity.has_orders(session) else "",
         card_gateway="Paystack" if settings.paystack_secret_key else "the sandbox gateway (no real money moves)",
-        tax_example=tax_example(config.tax_rate_bp, config.prices_include_tax, settings.store_currency),
+        tax_example=tax_example(config.tax_rate_bp, config.prices_include_tax, currency),
         updated_text=f"{moment.day} {moment:%b %Y, %H:%M} UTC",
     )
 
@@ -142,6 +173,7 @@ def values_from(form: dict) -> SettingsValues:
     mode = admin_forms.text(form, "tax_mode")
     return SettingsValues(
         store_name=admin_forms.text(form, "store_name"),
+        currency=admin_forms.text(form, "currency").upper(),
         contact_email=admin_forms.text(form, "contact_email"),
         contact_phone=admin_forms.text(form, "contact_phone"),
         contact_address=admin_forms.text(form, "contact_address"),
@@ -165,6 +197,23 @@ def _store_name(problems: Problems, value: str) -> str:
     return name
 
 
+def _unknown_currency(code: str, current: str) -> str:
+    """Why ``code`` cannot be chosen, or "" when it can (keeping the current one always can)."""
+    allowed = _allowed_currencies()
+    if code == current or code in allowed:
+        return ""
+    return f"Choose one of the currencies offered: {', '.join(allowed)}."
+
+
+def _currency(problems: Problems, value: str, current: str) -> str:
+    """The chosen code; a form without one (the control is disabled once the store has orders, and
+    a disabled control sends nothing) keeps ``current``."""
+    code = value.upper() or current
+    if refusal := _unknown_currency(code, current):
+        problems.add("currency", refusal)
+    return code
+
+
 def _phone(problems: Problems, value: str) -> str:
     digits = re.sub(r"\D", "", value)
     if value and not 7 <= len(digits) <= 15:
@@ -185,11 +234,12 @@ def _account_number(problems: Problems, value: str, currency: str) -> str:
     return number
 
 
-def parse_settings_form(form: dict, currency: str | None = None) -> SettingsInput:
-    """The form as ``SettingsInput``, or ``FormInvalid`` naming every field that is wrong."""
-    currency = currency or get_settings().store_currency
+def parse_settings_form(form: dict, current_currency: str) -> SettingsInput:
+    """The form as ``SettingsInput``, or ``FormInvalid`` naming every field that is wrong.
+    ``current_currency`` is the store's currency now (``store_identity.currency``)."""
     problems = Problems()
     store_name = _store_name(problems, admin_forms.text(form, "store_name"))
+    currency = _currency(problems, admin_forms.text(form, "currency"), current_currency)
     contact_email = admin_forms.email(problems, "contact_email", admin_forms.text(form, "contact_email"), "Email")
     contact_phone = _phone(problems, admin_forms.text(form, "contact_phone"))
     contact_address = admin_forms.optional(
@@ -222,6 +272,7 @@ def parse_settings_form(form: dict, currency: str | None = None) -> SettingsInpu
     problems.raise_if_any()
     return SettingsInput(
         store_name=store_name,
+        currency=currency,
         contact_email=contact_email,
         contact_phone=contact_phone,
         contact_address=contact_address,
@@ -233,23 +284,27 @@ def parse_settings_form(form: dict, currency: str | None = None) -> SettingsInpu
 
 
 def update_settings(session: Session, actor: User, data: SettingsInput) -> StoreConfig:
-    """Save the settings (admins only); the next cart total and order use them. Returns the row."""
+    """Save the settings (admins only); the next cart total and order use them. A new currency is
+    refused (``FormInvalid`` on the currency field) once the store has orders. Returns the row."""
     if actor.role != Role.ADMIN or not actor.is_active:
         raise PermissionDenied(ADMIN_ONLY_MESSAGE)
-    pricing.get_store_config(session)  # make sure the row exists, then lock it against a concurrent save
-    config = session.exec(
-        select(StoreConfig)
-        .where(StoreConfig.id == pricing.STORE_CONFIG_ID)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    config = pricing.lock_store_config(session)  # against a concurrent save, and a first order (see store_identity)
+    current = store_identity.currency_of(config)
+    new_currency = data.currency != current
+    if new_currency:
+        fixed = CURRENCY_FIXED_MESSAGE if store_identity.has_orders(session) else ""
+        if refusal := _unknown_currency(data.currency, current) or fixed:
+            raise FormInvalid({"currency": refusal})
     before = audit.snapshot(config, EDITABLE_FIELDS)
     for name in EDITABLE_FIELDS:
         setattr(config, name, getattr(data, name))
     config.store_name = store_identity.stored_name(data.store_name)
+    config.currency = store_identity.stored_currency(data.currency)
     session.add(config)
     session.flush()
     store_identity.invalidate_store_name(session)
+    if new_currency:
+        store_identity.invalidate_prices(session)
     audit.record(
         session, actor, "settings.update", config, before, audit.snapshot(config, EDITABLE_FIELDS), "Store settings"
     )

@@ -19,7 +19,9 @@ from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.services import assistant, rate_limit
 from revoque.services.assistant import Answer, Prepared, ProductFact, Shopper
+from revoque.settings import get_settings
 from revoque.state.cart import CartState
+from revoque.state.nav import NavState
 from revoque.state.session import SessionState
 
 ENGINE_LABELS = {assistant.ENGINE_BASIC: "Basic assistant", assistant.ENGINE_GEMINI: "AI assistant"}
@@ -95,10 +97,7 @@ class AssistantState(rx.State):
     streaming: str = ""
     _loaded_token: str = "-"  # the token whose history ``items`` shows
     _pending: str = ""  # the message ``_start`` queued: ``answer`` is an event, so it checks it was asked
-
-    @rx.var
-    def quick_replies(self) -> list[str]:
-        return list(assistant.QUICK_REPLIES)
+    quick_replies: list[str] = assistant.quick_replies(get_settings().store_currency)  # set again on opening
 
     async def _user_id(self) -> int | None:
         session_state = await self.get_state(SessionState)
@@ -107,6 +106,8 @@ class AssistantState(rx.State):
     @rx.event
     async def toggle(self):
         self.is_open = not self.is_open
+        if self.is_open:  # in the currency the page loaded with (the admin may have chosen another)
+            self.quick_replies = assistant.quick_replies((await self.get_state(NavState)).currency)
         if self.is_open and self._loaded_token != self.token and not self.typing:
             user_id = await self._user_id()
             self.items = await asyncio.to_thread(_load_history, self.token, user_id)

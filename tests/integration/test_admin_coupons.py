@@ -58,7 +58,7 @@ def create(actor, **changes) -> int:
 
 def evaluate(code: str, subtotal: int, email: str = "ada@example.com", now: datetime | None = None):
     with session_scope() as session:
-        return pricing.evaluate_coupon(session, code, subtotal, email, now=now)
+        return pricing.evaluate_coupon(session, code, subtotal, email, "NGN", now=now)
 
 
 def refusal(code: str, subtotal: int, email: str = "ada@example.com", now: datetime | None = None) -> str:
@@ -362,4 +362,5 @@ def test_dates_show_as_whole_days():
             ends_at=datetime(2027, 3, 31, 23, 59, 59, tzinfo=UTC),
         ),
         0,
+        "NGN",
     ) == ["1 Mar 2027 – 31 Mar 2027"]

@@ -76,7 +76,11 @@ def test_a_new_method_joins_checkout_at_the_end_and_names_are_unique(methods):
     assert checkout_names()[-1] == "Abuja express"
     assert created.position == 4
     with pytest.raises(FormInvalid) as taken:
-        change(shipping_admin.create_method, sam, shipping_admin.parse_shipping_form({**FORM, "name": "ABUJA EXPRESS"}))
+        change(
+            shipping_admin.create_method,
+            sam,
+            shipping_admin.parse_shipping_form({**FORM, "name": "ABUJA EXPRESS"}, "NGN"),
+        )
     assert taken.value.problems == {"name": "There is already a delivery method called “ABUJA EXPRESS”."}
     [(action, before, after)] = actions()
     assert action == "shipping.create" and before is None
@@ -93,7 +97,7 @@ def test_editing_changes_what_checkout_shows_and_is_audited(methods):
     sam = staff()
     lagos = methods["Standard delivery (Lagos)"]
     data = shipping_admin.parse_shipping_form(
-        {"name": "Lagos delivery", "price": "3000", "estimate": "1 day", "active": "on"}
+        {"name": "Lagos delivery", "price": "3000", "estimate": "1 day", "active": "on"}, "NGN"
     )
     change(shipping_admin.update_method, sam, lagos, data)
     with session_scope() as session:

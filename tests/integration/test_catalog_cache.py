@@ -22,14 +22,21 @@ from revoque.errors import NotFound
 from revoque.models import CartLine, Category, Product, Role, User, Variant
 from revoque.services import carts, catalog, catalog_cache, checkout, pricing, product_admin, shipping
 from revoque.services.accounts import AddressInput
-from revoque.services.catalog import SortOrder, money
+from revoque.services.catalog import SortOrder
 from revoque.services.catalog_cache import CATALOG, LISTINGS, product_tag
 from revoque.services.checkout import CheckoutDetails
+from revoque.services.money import format_money
 from revoque.services.product_import import apply_import
 from tests.conftest import REDIS_URL, use_settings
 from tests.factories import add_category, add_collection, add_product, variants_of
 from tests.support.admin import add_user
 from tests.support.recorded_jobs import RecordedJobs, record_jobs
+
+
+def money(minor: int) -> str:
+    """An amount as the store shows it (the tests' store keeps STORE_CURRENCY, NGN)."""
+    return format_money(minor, "NGN")
+
 
 OLD_PRICE = 1_250_000
 NEW_PRICE = 990_000
@@ -125,7 +132,7 @@ def edit_price(shop: Shop, price: int) -> None:
     editor.variants[0].price = str(price // 100)
     with session_scope(write=True) as session:
         staff = session.get(User, shop.staff_id)
-        product_admin.save_product(session, staff, shop.product_id, product_admin.editor_input(editor))
+        product_admin.save_product(session, staff, shop.product_id, product_admin.editor_input(editor, "NGN"))
 
 
 def assert_served_from_cache(shop: Shop) -> None:
@@ -188,7 +195,7 @@ def test_a_reader_between_the_write_and_its_commit_cannot_keep_the_old_price(sho
     editor.variants[0].price = str(NEW_PRICE // 100)
     with session_scope(write=True) as session:
         staff = session.get(User, shop.staff_id)
-        product_admin.save_product(session, staff, shop.product_id, product_admin.editor_input(editor))
+        product_admin.save_product(session, staff, shop.product_id, product_admin.editor_input(editor, "NGN"))
         session.flush()
         catalog_cache.invalidate_now(product_tag(shop.product_id), LISTINGS)  # drop what was cached so far
         assert seen().page_price == money(123_400)  # read (and cached) before the commit
@@ -218,7 +225,7 @@ def test_a_new_slug_or_archiving_is_never_served_from_the_old_entry(shop):
     editor.slug = "steel-kettle-2l"
     with session_scope(write=True) as session:
         staff = session.get(User, shop.staff_id)
-        product_admin.save_product(session, staff, shop.product_id, product_admin.editor_input(editor))
+        product_admin.save_product(session, staff, shop.product_id, product_admin.editor_input(editor, "NGN"))
     with pytest.raises(NotFound), session_scope() as session:
         catalog.get_product(session, "steel-kettle")
     assert seen("steel-kettle-2l").page_price == money(OLD_PRICE)

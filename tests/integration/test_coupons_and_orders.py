@@ -52,7 +52,7 @@ def order_with(variant_id: int, quantity: int = 3, **fields) -> int:
 
 def evaluate(code: str, subtotal: int = 5_000_000, email: str = "ada@example.com") -> pricing.AppliedCoupon:
     with session_scope() as session:
-        return pricing.evaluate_coupon(session, code, subtotal, email, now=NOW)
+        return pricing.evaluate_coupon(session, code, subtotal, email, "NGN", now=NOW)
 
 
 def redeem(code: str, variant_id: int, email: str) -> None:
@@ -166,7 +166,7 @@ def test_concurrent_orders_cannot_overuse_a_coupon(variant_id):
         try:
             with session_scope(write=True) as session:
                 pricing.lock_coupon(session, applied.coupon_id)
-                pricing.evaluate_coupon(session, "LAST", 5_000_000, email, now=NOW)
+                pricing.evaluate_coupon(session, "LAST", 5_000_000, email, "NGN", now=NOW)
                 order = add_order(session, [(session.get(Variant, variant_id), 1)], email=email)
                 pricing.redeem_coupon(session, applied.coupon_id, order.id, email)
             outcomes.append("placed")

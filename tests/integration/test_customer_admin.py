@@ -16,10 +16,16 @@ from revoque.errors import NotFound, PermissionDenied, ValidationError
 from revoque.models import Address, AuditEntry, OrderStatus, Payment, PaymentStatus, Refund, Role, User
 from revoque.pages.admin.customers import AdminCustomersState, AdminCustomerState, customers_query
 from revoque.services import accounts, customer_admin
-from revoque.services.catalog import money
 from revoque.services.customer_admin import CustomerFilters
+from revoque.services.money import format_money
 from tests.factories import add_order, add_product, variants_of
 from tests.support.admin import add_user, event_text, frame, page_state, run, session_token, token_for
+
+
+def money(minor: int) -> str:
+    """An amount as the store shows it (the tests' store keeps STORE_CURRENCY, NGN)."""
+    return format_money(minor, "NGN")
+
 
 PRICE = 1_000_000  # ₦10,000.00 a unit
 

@@ -175,6 +175,7 @@ REVIEWED: dict[str, str] = {
     "AssistantState.send_text": FORM,
     "AssistantState.answer": ID,  # runs only for the message this tab queued; rate limited
     "NavState.load_frame": OWN,
+    "NavState.load_identity": PUBLIC,  # the store's name and currency, the same for everyone
     "SessionState.require_signed_in": OWN,
     "SessionState.sign_out": OWN,
 }

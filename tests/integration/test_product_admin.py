@@ -180,7 +180,7 @@ def test_editing_keeps_existing_variants_and_adds_or_drops_only_what_changed(sta
     assert [v.key for v in editor.variants][:2] == ["S / Red / Linen", "S / Blue / Linen"]
     editor.variants[0].price = "13,000"
     with session_scope(write=True) as session:
-        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor))
+        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor, "NGN"))
 
     after = {tuple(v.title.split(" / ")): v for v in _variants(product_id)}
     assert len(after) == 6
@@ -221,7 +221,7 @@ def test_saving_an_unchanged_product_keeps_everything_and_records_nothing(staff,
     with session_scope() as session:
         editor = product_admin.load_editor(session, product_id)
     with session_scope(write=True) as session:
-        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor))
+        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor, "NGN"))
     assert [(v.id, v.sku, v.price) for v in _variants(product_id)] == before
     assert _audit("product.update") == []
 
@@ -232,7 +232,7 @@ def test_skus_can_be_typed_and_swapped_between_variants(staff, jobs):
         editor = product_admin.load_editor(session, product_id)
     editor.variants[0].sku, editor.variants[1].sku = "LINEN-SHIRT-M", "LINEN-SHIRT-S"
     with session_scope(write=True) as session:
-        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor))
+        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor, "NGN"))
     assert [(v.title, v.sku) for v in _variants(product_id)] == [("S", "LINEN-SHIRT-M"), ("M", "LINEN-SHIRT-S")]
 
 
@@ -291,14 +291,14 @@ def test_the_editor_reports_what_cannot_be_read():
     editor.variants[0].price = "twelve"
     editor.variants[0].stock = "-3"
     with pytest.raises(ProductValidationError) as raised:
-        product_admin.editor_input(editor)
+        product_admin.editor_input(editor, "NGN")
     assert raised.value.problems == ["Variant Default, price: 'twelve' is not an amount of money."]
     editor.variants[0].price = "1,500.50"
     with pytest.raises(ProductValidationError) as raised:
-        product_admin.editor_input(editor)
+        product_admin.editor_input(editor, "NGN")
     assert raised.value.problems == ["Variant Default, stock: enter a whole number, 0 or more (not “-3”)."]
     editor.variants[0].stock = "1,200"
-    data = product_admin.editor_input(editor)
+    data = product_admin.editor_input(editor, "NGN")
     assert (data.variants[0].price, data.variants[0].stock_on_hand) == (150_050, 1_200)
 
 
@@ -490,8 +490,8 @@ def test_bulk_price_change_rounds_to_whole_units_and_never_goes_below_zero(staff
     with session_scope(write=True) as session:
         product_admin.bulk_change_price(session, staff, [socks], Decimal("-100"))
     assert [v.price for v in _variants(socks)] == [0]
-    assert product_admin.changed_price(149, Decimal(-50)) == 100  # 0.745 → 1 whole naira, never 0.745
-    assert product_admin.changed_price(100, Decimal("-99.6")) == 0
+    assert product_admin.changed_price(149, Decimal(-50), "NGN") == 100  # 0.745 → 1 whole naira, never 0.745
+    assert product_admin.changed_price(100, Decimal("-99.6"), "NGN") == 0
     assert product_admin.changed_price(1_999, Decimal(10), "JPY") == 2_199
 
     entries = _audit("product.price_change")
@@ -598,7 +598,7 @@ def test_collections_are_kept_in_step_from_the_product_form(staff, jobs):
         editor = product_admin.load_editor(session, product_id)
     editor.collection_ids = [second_id]
     with session_scope(write=True) as session:
-        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor))
+        product_admin.save_product(session, staff, product_id, product_admin.editor_input(editor, "NGN"))
     with session_scope() as session:
         assert product_admin.load_editor(session, product_id).collection_ids == [second_id]
         assert session.get(Collection, first_id) is not None

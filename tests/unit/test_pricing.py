@@ -157,8 +157,8 @@ def test_fixed_discount_never_exceeds_the_subtotal(value, subtotal, discount):
 
 
 def test_coupon_descriptions():
-    assert describe_coupon(Coupon(code="X", kind=CouponKind.PERCENT, value=1250)) == "12.5% off"
-    assert describe_coupon(Coupon(code="X", kind=CouponKind.FIXED, value=500_000)) == "₦5,000 off"
+    assert describe_coupon(Coupon(code="X", kind=CouponKind.PERCENT, value=1250), "NGN") == "12.5% off"
+    assert describe_coupon(Coupon(code="X", kind=CouponKind.FIXED, value=500_000), "NGN") == "₦5,000 off"
 
 
 def test_format_day_adds_the_year_only_when_it_is_not_this_year():

@@ -32,12 +32,11 @@ from revoque.components.admin_table import (
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
 from revoque.models import User
-from revoque.services import coupon_admin
+from revoque.services import coupon_admin, store_identity
 from revoque.services.admin_forms import FormInvalid
 from revoque.services.coupon_admin import KIND_LABELS, CouponFormValues, CouponRow, UseRow
-from revoque.services.money import currency_info
-from revoque.settings import get_settings
 from revoque.state.admin import AdminListState, AdminPageState, filtered_redirect, staff_event, staff_load
+from revoque.state.nav import NavState
 
 ROUTE = "/admin/coupons"
 NEW = "new"
@@ -208,8 +207,8 @@ def _load_form(coupon_id: int) -> CouponFormValues:
 
 
 def _save(actor: User, coupon_id: int | None, form: dict) -> int:
-    data = coupon_admin.parse_coupon_form(form)
     with session_scope(write=True) as session:
+        data = coupon_admin.parse_coupon_form(form, store_identity.currency(session))
         if coupon_id is None:
             return coupon_admin.create_coupon(session, actor, data).id
         return coupon_admin.update_coupon(session, actor, coupon_id, data).id
@@ -294,14 +293,13 @@ class AdminCouponState(AdminPageState, rx.State):
 
 
 def _value_hint() -> str:
-    symbol = currency_info(get_settings().store_currency).symbol.strip()
+    symbol = NavState.currency_symbol
     return f"For percent off, a number like 10 or 12.5; for a fixed amount, an amount in {symbol} like 5,000."
 
 
 def _rules_form() -> rx.Component:
     state, errors = AdminCouponState, AdminCouponState.errors
     form = state.form
-    symbol = currency_info(get_settings().store_currency).symbol.strip()
     return rx.vstack(
         panel(
             "Discount",
@@ -312,7 +310,7 @@ def _rules_form() -> rx.Component:
                 select_field("Type", "kind", form.kind, list(KIND_LABELS.items()), errors),
                 text_field("Discount", "value", form.value, errors, hint=_value_hint(), input_mode="decimal"),
                 text_field(
-                    f"Minimum subtotal ({symbol})",
+                    f"Minimum subtotal ({NavState.currency_symbol})",
                     "min_subtotal",
                     form.min_subtotal,
                     errors,

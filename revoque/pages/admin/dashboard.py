@@ -6,18 +6,17 @@ per day; best sellers; low stock; and the shopping funnel. Every figure comes fr
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import asdict
 
 import reflex as rx
+from reflex.vars.function import FunctionVar
 
 from revoque.components.admin_layout import admin_page, empty_note, panel
 from revoque.db import session_scope
 from revoque.services import dashboard, search
 from revoque.services.dashboard import Dashboard, FunnelStep, LowStockItem, Metric, TopProduct
-from revoque.services.money import currency_info
-from revoque.settings import get_settings
 from revoque.state.admin import AdminPageState, staff_load
+from revoque.state.nav import NavState
 
 ROUTE = "/admin"
 METRIC_ICONS = {"revenue": "banknote", "orders": "shopping-bag", "aov": "receipt", "customers": "user-plus"}
@@ -116,16 +115,17 @@ def _metric_card(metric: Metric) -> rx.Component:
     )
 
 
-def _money_axis() -> str:
-    """A JS formatter for the revenue axis: "₦24K" (the chart is in whole currency units)."""
-    symbol = json.dumps(currency_info(get_settings().store_currency).symbol)
-    return f"(v) => {symbol} + new Intl.NumberFormat('en', {{notation: 'compact'}}).format(v)"
+def _money_axis() -> FunctionVar:
+    """A JS formatter for the revenue axis: "₦24K" (the chart is in whole currency units). The symbol
+    is the store's at run time (a state var inside the function), not the one at compile time."""
+    return rx.Var(
+        f"((v) => {NavState.currency_symbol} + new Intl.NumberFormat('en', {{notation: 'compact'}}).format(v))"
+    ).to(FunctionVar)
 
 
 def _money_tooltip() -> rx.Var:
     """Recharts' tooltip ``formatter``: "₦24,000" (Reflex has no prop for it, so it goes in as-is)."""
-    symbol = json.dumps(currency_info(get_settings().store_currency).symbol)
-    return rx.Var(f"((v, name) => [{symbol} + new Intl.NumberFormat('en').format(v), name])")
+    return rx.Var(f"((v, name) => [{NavState.currency_symbol} + new Intl.NumberFormat('en').format(v), name])")
 
 
 def _chart_tooltip(**props) -> rx.Component:

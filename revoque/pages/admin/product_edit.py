@@ -22,7 +22,7 @@ from revoque.components.admin_layout import admin_page, empty_note, panel
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
 from revoque.models import User
-from revoque.services import product_admin
+from revoque.services import product_admin, store_identity
 from revoque.services.product_admin import (
     MAX_IMAGE_BYTES,
     MAX_OPTIONS,
@@ -53,8 +53,8 @@ def _load(product_id: int) -> tuple[ProductEditor, EditorChoices]:
 
 
 def _save(actor: User, product_id: int, editor: ProductEditor) -> int:
-    data = product_admin.editor_input(editor)
     with session_scope(write=True) as session:
+        data = product_admin.editor_input(editor, store_identity.currency(session))
         return product_admin.save_product(session, actor, product_id or None, data).id
 
 

@@ -1,8 +1,8 @@
-"""/admin/settings (admins only): the store's name and contact details, tax rate and whether prices
-include it, which payment methods checkout offers, and the bank details bank-transfer shoppers pay
-to. ``revoque.services.store_settings`` checks the form, saves it (the next page, cart and order use
-it) and audits the change before → after. The currency is shown with the environment variable that
-sets it."""
+"""/admin/settings (admins only): the store's name, currency and contact details, tax rate and
+whether prices include it, which payment methods checkout offers, and the bank details
+bank-transfer shoppers pay to. ``revoque.services.store_settings`` checks the form, saves it (the
+next page, cart and order use it) and audits the change before → after. The currency can be chosen
+only while the store has no orders; afterwards its control is disabled and the page says why."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from revoque.components.admin_layout import admin_page, panel
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.models import User
-from revoque.services import store_settings
+from revoque.services import store_identity, store_settings
 from revoque.services.admin_forms import FormInvalid
 from revoque.services.store_settings import SettingsValues, SettingsView
 from revoque.state.admin import AdminPageState, staff_event, staff_load
+from revoque.state.nav import NavState
 
 ROUTE = "/admin/settings"
 TAX_MODE_OPTIONS = [
@@ -33,14 +34,15 @@ def _view() -> SettingsView:
 
 
 def _save(actor: User, form: dict) -> None:
-    data = store_settings.parse_settings_form(form)
     with session_scope(write=True) as session:
+        data = store_settings.parse_settings_form(form, store_identity.currency(session))
         store_settings.update_settings(session, actor, data)
 
 
 class AdminSettingsState(AdminPageState, rx.State):
     values: SettingsValues = SettingsValues()
     currency: str = ""
+    currency_fixed: str = ""  # why the currency can no longer change; "" while it can
     card_gateway: str = ""
     tax_example: str = ""
     updated_text: str = ""
@@ -51,7 +53,7 @@ class AdminSettingsState(AdminPageState, rx.State):
 
     async def _refresh(self) -> None:
         view = await asyncio.to_thread(_view)
-        self.values, self.currency = view.values, view.currency
+        self.values, self.currency, self.currency_fixed = view.values, view.currency, view.currency_fixed
         self.card_gateway, self.tax_example, self.updated_text = view.card_gateway, view.tax_example, view.updated_text
         self.form_version += 1
 
@@ -77,15 +79,37 @@ class AdminSettingsState(AdminPageState, rx.State):
             self.saving = False
         self.errors = {}
         await self._refresh()
-        return rx.toast.success("Settings saved. New carts and orders use them now.")
+        # the frame (sidebar, title, amounts typed on admin pages) follows a new name or currency now
+        return [NavState.load_identity(), rx.toast.success("Settings saved. New carts and orders use them now.")]
 
 
-def _fixed(label: str, value, note: str, testid: str) -> rx.Component:
+def _currency_field() -> rx.Component:
+    """The currency menu; once the store has orders it is disabled and the reason shows beneath."""
+    state = AdminSettingsState
+    fixed = state.currency_fixed != ""
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
-        rx.text(value, size="3", data_testid=testid),
-        rx.text(note, size="1", color_scheme="gray"),
-        spacing="1",
+        select_field(
+            "Currency",
+            "currency",
+            state.values.currency,
+            store_settings.currency_options(),
+            state.errors,
+            hint="Prices are relabelled, not converted: a price of 10,000 stays 10,000 in the new currency. "
+            "It can change only while the store has no orders.",
+            disabled=fixed,
+        ),
+        rx.cond(
+            fixed,
+            rx.callout(
+                f"{state.currency_fixed} The store's currency is {state.currency}.",
+                icon="lock",
+                size="1",
+                color_scheme="amber",
+                width="100%",
+                data_testid="currency-fixed",
+            ),
+        ),
+        spacing="2",
         width="100%",
     )
 
@@ -102,12 +126,7 @@ def _store_panel() -> rx.Component:
                 state.errors,
                 hint="In the header, footer, page titles, emails, invoices and the assistant's replies.",
             ),
-            _fixed(
-                "Currency",
-                state.currency,
-                "Set by STORE_CURRENCY. Prices are stored in its smallest unit, so it stays fixed.",
-                "setting-currency",
-            ),
+            _currency_field(),
             columns=rx.breakpoints(initial="1", sm="2"),
             spacing="4",
             width="100%",

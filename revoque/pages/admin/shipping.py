@@ -15,12 +15,11 @@ from revoque.components.admin_table import actions_header, data_table, loading
 from revoque.db import session_scope
 from revoque.errors import NotFound, RevoqueError
 from revoque.models import User
-from revoque.services import shipping_admin
+from revoque.services import shipping_admin, store_identity
 from revoque.services.admin_forms import FormInvalid
-from revoque.services.money import currency_info
 from revoque.services.shipping_admin import ShippingFormValues, ShippingRow
-from revoque.settings import get_settings
 from revoque.state.admin import AdminEditState, staff_event, staff_load
+from revoque.state.nav import NavState
 
 ROUTE = "/admin/shipping"
 
@@ -36,8 +35,8 @@ def _values(method_id: int) -> ShippingFormValues:
 
 
 def _save(actor: User, method_id: int, form: dict) -> str:
-    data = shipping_admin.parse_shipping_form(form)
     with session_scope(write=True) as session:
+        data = shipping_admin.parse_shipping_form(form, store_identity.currency(session))
         if method_id:
             return shipping_admin.update_method(session, actor, method_id, data).name
         return shipping_admin.create_method(session, actor, data).name
@@ -174,13 +173,17 @@ def _table() -> rx.Component:
 
 def _dialog() -> rx.Component:
     state, errors = AdminShippingState, AdminShippingState.errors
-    symbol = currency_info(get_settings().store_currency).symbol.strip()
     return form_dialog(
         rx.cond(state.form.id > 0, "Edit delivery method", "New delivery method"),
         "Shoppers see the name, price and delivery time at checkout.",
         text_field("Name", "name", state.form.name, errors, placeholder="Standard delivery (Lagos)"),
         text_field(
-            f"Price ({symbol})", "price", state.form.price, errors, hint="0 for free delivery.", input_mode="decimal"
+            f"Price ({NavState.currency_symbol})",
+            "price",
+            state.form.price,
+            errors,
+            hint="0 for free delivery.",
+            input_mode="decimal",
         ),
         text_field("Delivery time", "estimate", state.form.estimate, errors, placeholder="1–2 business days"),
         switch_field("Pick-up in store", "is_pickup", state.form.is_pickup, hint="The shopper collects the order."),
