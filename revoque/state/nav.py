@@ -1,7 +1,8 @@
 """The header's category menu and store identity, loaded on every storefront page."""
 
+import asyncio
+
 import reflex as rx
-from sqlmodel import Session
 
 from revoque.db import session_scope
 from revoque.services import catalog, store_identity
@@ -11,9 +12,12 @@ from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
 
 
-def _menu(session: Session) -> list[dict]:
-    """Top categories come from the catalog's tagged cache, so a renamed category shows at once."""
-    return [{"name": c.name, "href": c.href} for c in catalog.top_categories(session)]
+def _menu_and_name() -> tuple[list[dict], str]:
+    """Top categories and the store's name, both from the tagged cache, so a renamed category or
+    store shows at once."""
+    with session_scope() as session:
+        menu = [{"name": c.name, "href": c.href} for c in catalog.top_categories(session)]
+        return menu, store_identity.store_name(session)
 
 
 class NavState(rx.State):
@@ -27,9 +31,8 @@ class NavState(rx.State):
     async def load_frame(self):
         """Everything the header needs, in one event: the menu, who is signed in (resolved once),
         their cart badge and wishlist hearts. One event instead of four keeps page loads quick."""
-        with session_scope() as session:  # cached reads; assigning marks a var for sending
-            menu, name = _menu(session), store_identity.store_name(session)
-        if menu != self.menu:
+        menu, name = await asyncio.to_thread(_menu_and_name)
+        if menu != self.menu:  # assigning marks a var for sending
             self.menu = menu
         if name != self.store_name:
             self.store_name = name
@@ -38,5 +41,5 @@ class NavState(rx.State):
         if user is None and session_state.token:
             session_state.token = ""  # expired, revoked or unknown: forget it
         user_id = user.id if user else None
-        (await self.get_state(CartState))._refresh(user_id)
-        (await self.get_state(WishlistState))._refresh(user_id)
+        await (await self.get_state(CartState))._refresh(user_id)
+        await (await self.get_state(WishlistState))._refresh(user_id)
