@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import reflex as rx
+from sqlmodel import Session
 
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
@@ -18,9 +19,14 @@ from revoque.services.carts import CartLineView, CartView
 from revoque.state.session import SessionState
 
 
+def cart_view(session: Session, token: str, user_id: int | None) -> CartView:
+    """The cart of this browser (``token``) or signed-in customer, as the badge and drawer show it."""
+    return carts.view_cart(session, carts.find_cart(session, token=token, user_id=user_id))
+
+
 def _cart_view(token: str, user_id: int | None) -> CartView:
     with session_scope() as session:
-        return carts.view_cart(session, carts.find_cart(session, token=token, user_id=user_id))
+        return cart_view(session, token, user_id)
 
 
 def _add_item(token: str, user_id: int | None, variant_id: int, quantity: int) -> None:
