@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 
 QUERY_THREADS = 1
+QUERY_CACHE_SIZE = 2048  # recent queries' vectors: shoppers repeat searches (and type them letter by letter)
 log = logging.getLogger(__name__)
 
 
@@ -81,6 +83,7 @@ class SentenceTransformerEmbedder:
         self._model: SentenceTransformer | None = None
         self._loader: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def dimension(self) -> int:
@@ -99,11 +102,23 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One short query runs on one thread: splitting it gains nothing, and on a busy 2-core
-        machine two threads waiting on each other took ~500 ms where one took ~27 ms."""
+        machine two threads waiting on each other took ~500 ms where one took ~27 ms. A query asked
+        again costs nothing: its vector (read-only) is kept among the recent ones."""
         model = self._loaded()
-        with self._lock, _torch_threads(QUERY_THREADS):
-            vector = model.encode_query(text, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vector, dtype=np.float32)
+        with self._lock:
+            if (cached := self._recent_queries.get(text)) is not None:
+                self._recent_queries.move_to_end(text)
+                return cached
+            with _torch_threads(QUERY_THREADS):
+                encoded = model.encode_query(
+                    text, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+                )
+            vector = np.asarray(encoded, dtype=np.float32)
+            vector.flags.writeable = False
+            self._recent_queries[text] = vector
+            if len(self._recent_queries) > QUERY_CACHE_SIZE:
+                self._recent_queries.popitem(last=False)
+        return vector
 
     def ready(self) -> bool:
         return self._model is not None

@@ -22,8 +22,18 @@ does not, serves each tab from this process's memory:
   so nobody waits for that lock to expire.
 
 Events of one tab are serialised by an in-process lock as well as Redis's, so an event cannot slip
-past another one while the manager switches between Redis and memory. Reflex's opportunistic locks
-(``REFLEX_OPLOCK_ENABLED``, off by default) are not used by this manager.
+past another one while the manager switches between Redis and memory.
+
+**Leases.** Taking the lock, loading the states and saving them costs every event several Redis
+round trips plus unpickling and pickling, and a page load is a chain of events (the router's,
+the frame's, the page's). So after an event the worker keeps the tab's lock and its loaded states
+for ``LEASE_IDLE_SECONDS`` after the tab's last event (at most ``LEASE_MAX_SECONDS`` in all): the
+tab's next events use them in memory, and the states are saved and the lock released when the
+lease ends. Another worker that wants the tab (a reconnect that landed elsewhere, an upload) adds
+itself to the lock's waiters set, as Reflex's opportunistic locks do; the keyspace notification
+ends the lease at once. (Reflex's own ``REFLEX_OPLOCK_ENABLED`` is not used: it knows nothing of
+outages.) A crashed worker loses at most a lease's worth of a tab's page state; carts, orders and
+sign-ins live in the database.
 
 It subclasses ``StateManagerRedis`` because Reflex loads the states a handler reaches for only
 when the manager is one (``BaseState._get_state_from_redis``); it is written against Reflex 0.10.1
@@ -55,13 +65,17 @@ from reflex.istate.manager.token import BaseStateToken, StateToken
 from reflex.state import BaseState
 from reflex.utils.token_manager import RedisTokenManager
 from reflex_base.config import get_config
-from reflex_base.utils.exceptions import StateSchemaMismatchError
+from reflex_base.utils.exceptions import LockExpiredError, StateSchemaMismatchError
 from typing_extensions import Unpack, override
 
 from revoque.adapters.redis_conn import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, REDIS_DOWN_ERRORS, RedisOutage
 
 if TYPE_CHECKING:
     from reflex.app import App
+
+LEASE_IDLE_SECONDS = 2.0  # a tab's lock and states stay with its worker this long after its last event
+LEASE_MAX_SECONDS = 5.0  # and no longer than this after the lock was taken (Reflex's lock lasts 10 s)
+WAITERS_SUFFIX = b"_waiters"  # Reflex's name for the set of workers waiting for a lock
 
 # What each backend worker may spend on copies of its tabs' states. A shopper's tab is about 30 KB
 # in Redis, so this keeps some 4,000 tabs; the ones idle the longest are forgotten first.
@@ -149,6 +163,23 @@ class _Held:
     state: BaseState
 
 
+@dataclasses.dataclass
+class _Lease:
+    """A tab kept in this worker between events: its lock and loaded states (see the module
+    docstring), and when it was taken and last used."""
+
+    token: BaseStateToken
+    held: _Held
+    context: StateModificationContext
+    started: float
+    last_used: float
+    wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)  # set: hand the tab back now
+    task: asyncio.Task | None = None
+
+    def due(self) -> float:
+        return min(self.last_used + LEASE_IDLE_SECONDS, self.started + LEASE_MAX_SECONDS)
+
+
 def _lock_id(context: StateModificationContext) -> bytes:
     """A new lock id, named after the event as Reflex names its own (it shows up in lock warnings)."""
     event = context.get("event")
@@ -213,6 +244,7 @@ class OutageTolerantStateManager(StateManagerRedis):
     _tab_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = dataclasses.field(
         default_factory=weakref.WeakValueDictionary, init=False
     )
+    _leases: dict[bytes, _Lease] = dataclasses.field(default_factory=dict, init=False)  # by lock key
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -278,6 +310,14 @@ class OutageTolerantStateManager(StateManagerRedis):
                 yield state
             return
         async with self._tab_lock(token):
+            lease = self._leases.get(self._lock_key(token))
+            if lease is not None:
+                root = await self.get_state(token, for_state_instance=lease.held.state)
+                try:
+                    yield root
+                finally:  # a handler's failure keeps what it changed, as Reflex's own leases do
+                    lease.last_used = time.monotonic()
+                return
             held = await self._lock_and_load(token, context)
             if held is None:
                 root = self._restored(token, True, None)
@@ -289,7 +329,77 @@ class OutageTolerantStateManager(StateManagerRedis):
             except BaseException:
                 await self._unlock_quietly(held.lock_key)
                 raise
-            await self._save_and_unlock(token, held, context)
+            if not self._lease(token, held, context):
+                await self._save_and_unlock(token, held, context)
+
+    def _lease(self, token: BaseStateToken, held: _Held, context: StateModificationContext) -> bool:
+        """Keep the tab after its event (see the module docstring); False when it cannot be kept
+        because nobody would hear another worker asking for it."""
+        if LEASE_MAX_SECONDS <= 0 or not self._lock_updates_subscribed.is_set():
+            self._ensure_lock_task()
+            return False
+        now = time.monotonic()
+        lease = self._leases[held.lock_key] = _Lease(token, held, context, now, now)
+        lease.task = asyncio.create_task(self._end_lease_when_due(lease), name=f"revoque-lease|{token.ident}")
+        # Reflex warns about a lock held over a second unless it is a local lease, as this is.
+        self._local_leases[token.lock_key] = lease.task
+        return True
+
+    async def _end_lease_when_due(self, lease: _Lease) -> None:
+        while not lease.wake.is_set() and (wait := lease.due() - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lease.wake.wait(), wait)
+        async with self._tab_lock(lease.token):  # after the tab's running event, if any
+            await self._end_lease(lease)
+
+    async def _end_lease(self, lease: _Lease) -> None:
+        """Save the tab's states and release its lock. A lock lost meanwhile (Redis restarted empty,
+        or the worker stalled past the lock's expiry) leaves the states in memory, marked newer than
+        Redis, for the tab's next event to write back."""
+        if self._leases.get(lease.held.lock_key) is not lease:
+            return
+        del self._leases[lease.held.lock_key]
+        try:
+            await self._save_and_unlock(lease.token, lease.held, lease.context)
+        except LockExpiredError:
+            self._snapshots.record(lease.token.ident, [], newer_than_redis=True)
+        finally:
+            self._local_leases.pop(lease.token.lock_key, None)
+
+    @override
+    async def _handle_lock_contention(self, message: Any) -> None:
+        """Another worker waits for a tab this worker leases: hand it back now."""
+        if message["data"] != b"sadd":
+            return
+        lock_key = message["channel"].split(b":", 1)[1].removesuffix(WAITERS_SUFFIX)
+        if (lease := self._leases.get(lock_key)) is not None:
+            lease.wake.set()
+
+    @override
+    @contextlib.asynccontextmanager
+    async def _request_lock_release(self, lock_key: bytes, lock_id: bytes) -> AsyncIterator[None]:
+        """While waiting for a lock, be in its waiters set, so a worker leasing the tab lets go."""
+        waiters = lock_key + WAITERS_SUFFIX
+        pipeline = self.redis.pipeline()
+        pipeline.sadd(waiters, self._instance_id)
+        pipeline.pexpire(waiters, self.lock_expiration)
+        await pipeline.execute()
+        try:
+            yield
+        finally:
+            await self.redis.srem(waiters, self._instance_id)
+
+    async def hand_back(self) -> None:
+        """End every lease now: the tabs' states are saved to Redis and their locks released."""
+        leases = list(self._leases.values())
+        for lease in leases:
+            lease.wake.set()
+        await asyncio.gather(*(lease.task for lease in leases if lease.task), return_exceptions=True)
+
+    @override
+    async def close(self) -> None:
+        await self.hand_back()
+        await super().close()
 
     def _tab_lock(self, token: BaseStateToken) -> asyncio.Lock:
         """This process's lock for a tab; it lives as long as someone holds or waits for it."""

@@ -6,6 +6,7 @@ the server; the button is also disabled while a request is in flight.
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 import reflex as rx
@@ -20,12 +21,19 @@ from revoque.services.carts import CartLineView, find_cart
 from revoque.services.checkout import CheckoutDetails, PaymentOption, SummaryRow
 from revoque.services.money import format_money
 from revoque.services.shipping import ShippingOption
+from revoque.state.blocking import off_loop
 from revoque.state.cart import CartState
 from revoque.state.payment import go_to_card_payment
 from revoque.state.session import SessionState
 
 STEPS = ["Contact & address", "Delivery", "Payment", "Review"]
 ADDRESS_FIELDS = ["name", "phone", "line1", "line2", "city", "region", "postal_code"]
+
+
+def _cart_id(token: str, user_id: int | None) -> int | None:
+    with session_scope() as session:
+        cart = find_cart(session, token=token, user_id=user_id)
+        return cart.id if cart else None
 
 
 class CheckoutState(rx.State):
@@ -66,15 +74,17 @@ class CheckoutState(rx.State):
         session_state = await self.get_state(SessionState)
         cart_state = await self.get_state(CartState)
         self._user_id = await session_state.signed_in_user_id()
-        with session_scope() as session:
-            cart = find_cart(session, token=cart_state.cart_token, user_id=self._user_id)
-            self._cart_id = cart.id if cart else None
+        self._cart_id = await asyncio.to_thread(_cart_id, cart_state.cart_token, self._user_id)
         if self._cart_id is None or cart_state.count == 0:
             return rx.redirect("/cart")
-        short = checkout.start_checkout(self._cart_id)
-        if short:
+        if await asyncio.to_thread(checkout.start_checkout, self._cart_id):  # something ran short
             await cart_state._reload()
             return [rx.redirect("/cart"), rx.toast.error("Some items just sold out. Check your cart.")]
+        # The rest only reads and writes this state (the tab's lock is held): all of it off the loop.
+        await asyncio.to_thread(self._fill_page, session_state.user_email, session_state.user_name)
+        return None
+
+    def _fill_page(self, email: str, name: str) -> None:
         with session_scope() as session:
             shipping.ensure_default_methods(session)
             config = pricing.get_store_config(session)
@@ -83,12 +93,11 @@ class CheckoutState(rx.State):
             self.bank_details = checkout.bank_details(config)
             expires = inventory.reservation_expiry(session, self._cart_id)
         if self._user_id is not None:
-            self._prefill_customer(session_state.user_email, session_state.user_name)
+            self._prefill_customer(email, name)
         self.payment_method = self.payment_method or (self.payment_options[0].code if self.payment_options else "")
         self.hold_text = f"We're holding your items until {expires:%H:%M} UTC." if expires else ""
         self._requote()
         self.loaded = True
-        return None
 
     def _prefill_customer(self, email: str, name: str) -> None:
         """Signed-in customers start from their default delivery address and can pick another."""
@@ -171,6 +180,7 @@ class CheckoutState(rx.State):
             self.step = 2
 
     @rx.event
+    @off_loop
     def choose_shipping(self, method_id: str):
         """Only a method this page offered (the browser could send any text)."""
         if str(method_id) not in {str(option.id) for option in self.shipping_options}:
@@ -210,6 +220,7 @@ class CheckoutState(rx.State):
         )
 
     @rx.event
+    @off_loop
     def apply_coupon(self):
         """Codes that do not work are counted, so guessing codes is slow; a working one never is."""
         if refusal := rate_limit.blocked(*self._coupon_limits()):
@@ -221,6 +232,7 @@ class CheckoutState(rx.State):
             rate_limit.record(*self._coupon_limits())
 
     @rx.event
+    @off_loop
     def remove_coupon(self):
         self.coupon_code, self.coupon_input = "", ""
         self._requote()
@@ -240,7 +252,7 @@ class CheckoutState(rx.State):
             user_id=self._user_id,
         )
         try:
-            order = checkout.place_order(self._cart_id, details)
+            order = await asyncio.to_thread(checkout.place_order, self._cart_id, details)
         except RevoqueError as exc:
             self.placing, self.error = False, str(exc)
             return

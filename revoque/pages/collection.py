@@ -9,6 +9,7 @@ from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.services import catalog
 from revoque.services.catalog import Crumb, SortOrder
+from revoque.state.blocking import off_loop
 from revoque.state.listing import ListingMixin
 
 SORTS = [SortOrder.FEATURED, SortOrder.NEWEST, SortOrder.PRICE_ASC, SortOrder.PRICE_DESC]
@@ -25,6 +26,7 @@ class CollectionState(ListingMixin, rx.State):
         return [Crumb("Home", "/"), Crumb(self.title, "")]
 
     @rx.event
+    @off_loop
     def load(self):
         self.slug = self._path_tail()
         page, sort = self._requested(SortOrder.FEATURED)

@@ -8,6 +8,7 @@ from revoque.db import session_scope
 from revoque.services import catalog
 from revoque.services.catalog import CategoryTile, CollectionInfo, ProductCard
 from revoque.settings import get_settings
+from revoque.state.blocking import off_loop
 from revoque.state.nav import NavState
 
 
@@ -19,6 +20,7 @@ class HomeState(rx.State):
     loaded: bool = False
 
     @rx.event
+    @off_loop
     def load(self):
         with session_scope() as session:
             sections = catalog.home_sections(session)

@@ -57,6 +57,11 @@ def _option_rows(detail: ProductDetail, selection: list[str]) -> list[OptionRow]
     return rows
 
 
+def _product_detail(slug: str) -> ProductDetail:
+    with session_scope() as session:
+        return catalog.get_product(session, slug)
+
+
 class ProductState(rx.State):
     slug: str = ""
     title: str = ""
@@ -74,23 +79,37 @@ class ProductState(rx.State):
     _detail: ProductDetail | None = None
 
     @rx.event
-    def load(self):
+    async def load(self):
+        """The whole page in one event (after the frame): the product goes out first, then reviews
+        and the viewer's review rights; the view is counted and recommendations are fetched in the
+        background. One event instead of four: under load each event costs a state lock, load and
+        save, and the page was waiting for all of them."""
         self.slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.loaded, self.image_index, self.quantity = False, 0, 1
         try:
-            with session_scope() as session:
-                detail = catalog.get_product(session, self.slug)
+            detail = await asyncio.to_thread(_product_detail, self.slug)
         except NotFound:
-            self._detail, self.variant, self.not_found, self.loaded = None, None, True, True
-            self.title, self.crumbs, self.images, self.option_rows = "", [], [], []
+            detail = None
+        self._show(detail)
+        recommendations = await self.get_state(RecommendationsState)
+        recommendations._start(detail.id if detail else 0, self.slug)
+        extras = await self.get_state(ProductExtrasState)
+        if detail is None:
+            extras.product_id = 0
             return
-        self._detail = detail
+        yield  # the product on screen now; the rest follows
+        await extras._load_extras(detail.id)
+        await (await self.get_state(AnalyticsState))._count_view(detail.id)
+        yield RecommendationsState.fetch
+
+    def _show(self, detail: ProductDetail | None) -> None:
+        self._detail, self.not_found, self.loaded = detail, detail is None, True
+        if detail is None:
+            self.variant, self.title, self.crumbs, self.images, self.option_rows = None, "", [], [], []
+            return
         self.title, self.brand, self.description = detail.title, detail.brand, detail.description
         self.crumbs, self.images = detail.breadcrumbs, detail.images
-        self.not_found = False
         self._select(catalog.default_selection(detail))
-        self.loaded = True
-        return AnalyticsState.product_viewed(detail.id)  # counted for the funnel once the page is shown
 
     def _select(self, selection: list[str]) -> None:
         self.selection = selection
@@ -119,6 +138,27 @@ class ProductState(rx.State):
             self.image_index = index
 
 
+@dataclass(frozen=True)
+class _Extras:
+    average: float
+    count: int
+    histogram: list[tuple[int, int]]
+    reviews: list[ReviewInfo]
+    can_review: bool
+
+
+def _extras(product_id: int, user_id: int | None) -> _Extras:
+    with session_scope() as session:
+        summary = accounts.review_summary(session, product_id)
+        return _Extras(
+            summary.average,
+            summary.count,
+            summary.histogram,
+            accounts.list_reviews(session, product_id).items,
+            bool(user_id) and accounts.can_review(session, user_id, product_id),
+        )
+
+
 class ProductExtrasState(rx.State):
     """Wishlist and reviews: per-shopper data, loaded after the product itself."""
 
@@ -136,21 +176,11 @@ class ProductExtrasState(rx.State):
     async def _user_id(self) -> int | None:
         return await (await self.get_state(SessionState)).signed_in_user_id()
 
-    @rx.event
-    async def load(self):
-        await self._load_extras()
-
-    async def _load_extras(self) -> None:
-        product = await self.get_state(ProductState)
-        self.product_id = product._detail.id if product._detail else 0
-        if not self.product_id:
-            return
-        user_id = await self._user_id()
-        with session_scope() as session:
-            summary = accounts.review_summary(session, self.product_id)
-            self.reviews = accounts.list_reviews(session, self.product_id).items
-            self.can_review = bool(user_id) and accounts.can_review(session, user_id, self.product_id)
-        self.average, self.review_count, self.histogram = summary.average, summary.count, summary.histogram
+    async def _load_extras(self, product_id: int) -> None:
+        self.product_id = product_id
+        extras = await asyncio.to_thread(_extras, product_id, await self._user_id())
+        self.reviews, self.can_review = extras.reviews, extras.can_review
+        self.average, self.review_count, self.histogram = extras.average, extras.count, extras.histogram
 
     @rx.event
     def set_review_field(self, field: str, value: str):
@@ -179,7 +209,7 @@ class ProductExtrasState(rx.State):
             self.review_errors = {"form": str(exc)}
             return None
         self.review_errors, self.title, self.body = {}, "", ""
-        await self._load_extras()
+        await self._load_extras(self.product_id)
         return rx.toast.success("Thank you for your review")
 
 
@@ -209,14 +239,11 @@ class RecommendationsState(rx.State):
     for_slug: str = ""  # the product these rows are for: another product's rows are never shown
     _product_id: int = 0
 
-    @rx.event
-    async def load(self):
-        """Runs in the page's on_load chain after ProductState.load (background events skip that
-        queue, so they could not see which product loaded), then hands over to ``fetch``."""
-        product = await self.get_state(ProductState)
-        self._product_id, self.for_slug = (product._detail.id if product._detail else 0), product.slug
-        self.related, self.bought_together, self.loading = [], [], bool(self._product_id)
-        return RecommendationsState.fetch if self._product_id else None
+    def _start(self, product_id: int, slug: str) -> None:
+        """Set by ``ProductState.load`` before it hands over to ``fetch`` (a background event cannot
+        see which product the page loaded)."""
+        self._product_id, self.for_slug = product_id, slug
+        self.related, self.bought_together, self.loading = [], [], bool(product_id)
 
     @rx.event(background=True)
     async def fetch(self):
@@ -540,8 +567,7 @@ def _loaded_view() -> rx.Component:
 @storefront_page(
     route="/product/[slug]",
     title="Product",
-    # The product first; recommendations start in the background, then reviews and the wishlist load.
-    on_load=[ProductState.load, RecommendationsState.load, ProductExtrasState.load],
+    on_load=ProductState.load,
 )
 def product_page() -> rx.Component:
     return rx.cond(

@@ -1,8 +1,7 @@
 """Product views for the dashboard's funnel, recorded after the product page has loaded.
 
-The product page's ``load`` returns ``AnalyticsState.product_viewed(product_id)``: Reflex runs it
-as a separate event once the page's data is on its way, so recording a view never slows the page
-down, and whatever goes wrong while recording is logged and ignored.
+The product page's ``load`` counts the view once the product is on its way to the browser, in a
+worker thread; whatever goes wrong while recording is logged and ignored.
 """
 
 from __future__ import annotations
@@ -21,10 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class AnalyticsState(rx.State):
-    """No vars: this state only carries the event."""
+    """No vars and no events: the page's own handlers call ``_count_view``."""
 
-    @rx.event
-    async def product_viewed(self, product_id: int):
+    async def _count_view(self, product_id: int) -> None:
         try:
             session_state = await self.get_state(SessionState)
             cart_state = await self.get_state(CartState)

@@ -7,13 +7,38 @@ guest cart is merged into it.
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
+from sqlmodel import Session
 
 from revoque.db import session_scope
 from revoque.errors import RevoqueError
 from revoque.services import carts
 from revoque.services.carts import CartLineView, CartView
 from revoque.state.session import SessionState
+
+
+def cart_view(session: Session, token: str, user_id: int | None) -> CartView:
+    """The cart of this browser (``token``) or signed-in customer, as the badge and drawer show it."""
+    return carts.view_cart(session, carts.find_cart(session, token=token, user_id=user_id))
+
+
+def _cart_view(token: str, user_id: int | None) -> CartView:
+    with session_scope() as session:
+        return cart_view(session, token, user_id)
+
+
+def _add_item(token: str, user_id: int | None, variant_id: int, quantity: int) -> None:
+    with session_scope(write=True) as session:
+        carts.add_item(session, carts.open_cart(session, token=token, user_id=user_id), variant_id, quantity)
+
+
+def _set_quantity(token: str, user_id: int | None, variant_id: int, quantity: int) -> None:
+    with session_scope(write=True) as session:
+        cart = carts.find_cart(session, token=token, user_id=user_id)
+        if cart is not None:
+            carts.set_quantity(session, cart, variant_id, quantity)
 
 
 class CartState(rx.State):
@@ -41,22 +66,18 @@ class CartState(rx.State):
         self.has_problems = view.has_problems
 
     async def _reload(self) -> None:
-        self._refresh(await self._user_id())
+        await self._refresh(await self._user_id())
 
-    def _refresh(self, user_id: int | None) -> None:
+    async def _refresh(self, user_id: int | None) -> None:
         """Re-read the cart for an already-resolved user (the page frame resolves it once per load)."""
-        with session_scope() as session:
-            self._show(carts.view_cart(session, carts.find_cart(session, token=self.cart_token, user_id=user_id)))
+        self._show(await asyncio.to_thread(_cart_view, self.cart_token, user_id))
 
     @rx.event
     async def add(self, variant_id: int, quantity: int = 1):
         self.busy = True
         yield
         try:
-            user_id = await self._user_id()
-            with session_scope(write=True) as session:
-                cart = carts.open_cart(session, token=self._token(), user_id=user_id)
-                carts.add_item(session, cart, variant_id, quantity)
+            await asyncio.to_thread(_add_item, self._token(), await self._user_id(), variant_id, quantity)
         except RevoqueError as exc:
             self.busy = False
             yield rx.toast.error(str(exc))
@@ -68,11 +89,7 @@ class CartState(rx.State):
         """Set a line's quantity (0 removes it); returns the refusal message, if any."""
         error = ""
         try:
-            user_id = await self._user_id()
-            with session_scope(write=True) as session:
-                cart = carts.find_cart(session, token=self.cart_token, user_id=user_id)
-                if cart is not None:
-                    carts.set_quantity(session, cart, variant_id, quantity)
+            await asyncio.to_thread(_set_quantity, self.cart_token, await self._user_id(), variant_id, quantity)
         except RevoqueError as exc:
             error = str(exc)
         await self._reload()

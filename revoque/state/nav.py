@@ -1,22 +1,47 @@
 """The header's category menu and store identity, loaded on every storefront page; the admin frame
 loads the identity alone."""
 
+import asyncio
+from dataclasses import dataclass
+
 import reflex as rx
-from sqlmodel import Session
 
 from revoque.db import session_scope
-from revoque.services import catalog, store_identity
+from revoque.models import User
+from revoque.services import accounts, catalog, store_identity
+from revoque.services.carts import CartView
 from revoque.services.money import currency_info
 from revoque.services.store_identity import StoreIdentity
 from revoque.settings import get_settings
-from revoque.state.cart import CartState
+from revoque.state.blocking import off_loop
+from revoque.state.cart import CartState, cart_view
 from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
 
 
-def _menu(session: Session) -> list[dict]:
-    """Top categories come from the catalog's tagged cache, so a renamed category shows at once."""
-    return [{"name": c.name, "href": c.href} for c in catalog.top_categories(session)]
+@dataclass(frozen=True)
+class _Frame:
+    menu: list[dict[str, str]]
+    identity: StoreIdentity
+    user: User | None
+    cart: CartView
+    saved_product_ids: list[int]
+
+
+def _frame(session_token: str, cart_token: str) -> _Frame:
+    """Everything the header shows, read in one go (one trip to a worker thread, one database
+    session): the menu and the store's name and currency come from the tagged cache, so a renamed
+    category or store shows at once; who is signed in is resolved from the token now."""
+    with session_scope() as session:
+        user = accounts.resolve_session(session, session_token)
+        user_id = user.id if user else None
+        return _Frame(
+            menu=[{"name": c.name, "href": c.href} for c in catalog.top_categories(session)],
+            identity=store_identity.identity(session),
+            user=user,
+            cart=cart_view(session, cart_token, user_id),
+            saved_product_ids=sorted(accounts.wishlist_product_ids(session, user_id)) if user_id else [],
+        )
 
 
 def _symbol(currency: str) -> str:
@@ -42,6 +67,7 @@ class NavState(rx.State):
             self.currency, self.currency_symbol = identity.currency, _symbol(identity.currency)
 
     @rx.event
+    @off_loop
     def load_identity(self):
         """The admin frame's part: the store's name and currency (one cached read)."""
         with session_scope() as session:
@@ -51,15 +77,14 @@ class NavState(rx.State):
     async def load_frame(self):
         """Everything the header needs, in one event: the menu, who is signed in (resolved once),
         their cart badge and wishlist hearts. One event instead of four keeps page loads quick."""
-        with session_scope() as session:  # cached reads
-            menu, identity = _menu(session), store_identity.identity(session)
-        if menu != self.menu:
-            self.menu = menu
-        self._show_identity(identity)
         session_state = await self.get_state(SessionState)
-        user = await session_state.current_user()
-        if user is None and session_state.token:
+        cart_state = await self.get_state(CartState)
+        frame = await asyncio.to_thread(_frame, session_state.token, cart_state.cart_token)
+        if frame.menu != self.menu:  # assigning marks a var for sending
+            self.menu = frame.menu
+        self._show_identity(frame.identity)
+        session_state._show(frame.user)
+        if frame.user is None and session_state.token:
             session_state.token = ""  # expired, revoked or unknown: forget it
-        user_id = user.id if user else None
-        (await self.get_state(CartState))._refresh(user_id)
-        (await self.get_state(WishlistState))._refresh(user_id)
+        cart_state._show(frame.cart)
+        (await self.get_state(WishlistState)).product_ids = frame.saved_product_ids

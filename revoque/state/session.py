@@ -9,6 +9,7 @@ whether to show the staff link. Staff handlers must still check the role with
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -31,6 +32,11 @@ def safe_next_path(value: str | None, default: str = SIGNED_IN_HOME) -> str:
     return value
 
 
+def _resolve_session(token: str) -> User | None:
+    with session_scope() as session:
+        return accounts.resolve_session(session, token)
+
+
 class _SessionHelpers:
     """What other states call after ``await self.get_state(SessionState)``. Kept on a plain base
     class: Reflex turns every public method of a state class into an event handler a browser may
@@ -38,8 +44,7 @@ class _SessionHelpers:
 
     async def current_user(self: SessionState) -> User | None:
         """The signed-in user, resolved from the token now (never from a cached id), or None."""
-        with session_scope() as session:
-            user = accounts.resolve_session(session, self.token)
+        user = await asyncio.to_thread(_resolve_session, self.token)
         self._show(user)
         return user
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -11,24 +12,25 @@ from revoque.services import accounts
 from revoque.state.session import SessionState
 
 
+def _saved_ids(user_id: int) -> list[int]:
+    with session_scope() as session:
+        return sorted(accounts.wishlist_product_ids(session, user_id))
+
+
 class WishlistState(rx.State):
     product_ids: list[int] = []
 
     async def _user_id(self) -> int | None:
         return await (await self.get_state(SessionState)).signed_in_user_id()
 
-    def _refresh(self, user_id: int | None) -> None:
+    async def _refresh(self, user_id: int | None) -> None:
         """Re-read the saved ids (the page frame and the wishlist page call this; private so that a
         browser can never ask for another user's ids)."""
-        if user_id is None:
-            self.product_ids = []
-            return
-        with session_scope() as session:
-            self.product_ids = sorted(accounts.wishlist_product_ids(session, user_id))
+        self.product_ids = [] if user_id is None else await asyncio.to_thread(_saved_ids, user_id)
 
     @rx.event
     async def load(self):
-        self._refresh(await self._user_id())
+        await self._refresh(await self._user_id())
 
     @rx.event
     async def toggle(self, product_id: int):

@@ -72,6 +72,30 @@ def test_an_invalidation_in_one_worker_reaches_every_other(client: redis.Redis, 
     assert db.loads == 2
 
 
+class CountingRedis(redis.Redis):
+    """A real client that counts the commands it sends."""
+
+    commands = 0
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.commands += 1
+        return super().execute_command(*args, **options)
+
+
+def test_a_cached_entry_costs_one_round_trip(prefix: str) -> None:
+    counting = CountingRedis.from_url(REDIS_URL)
+    try:
+        cache = RedisCache(counting, prefix)
+        db = Database("₦12,500")
+        assert cache.get_or_set_tagged("product:1", ["product:1", "listings"], db.read, ttl=60) == "₦12,500"
+        counting.commands = 0
+        for _ in range(5):
+            assert cache.get_or_set_tagged("product:1", ["product:1", "listings"], db.read, ttl=60) == "₦12,500"
+        assert (counting.commands, db.loads) == (5, 1)
+    finally:
+        counting.close()
+
+
 def test_a_lost_tag_version_never_brings_back_an_older_entry(client: redis.Redis, prefix: str) -> None:
     cache = RedisCache(client, prefix)
     db = Database("old")

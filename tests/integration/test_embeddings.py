@@ -44,6 +44,14 @@ def test_the_packaged_model_embeds_meaning(embedder: Embedder) -> None:
     assert cosine(query, red_dress) == pytest.approx(1.0, abs=1e-4)  # this model has no query prompt
 
 
+def test_a_repeated_query_reuses_its_vector_and_nobody_can_change_it(embedder: Embedder) -> None:
+    first = embedder.embed_query("linen shirt")
+    assert embedder.embed_query("linen shirt") is first
+    assert not first.flags.writeable
+    other = embedder.embed_query("leather boots")
+    assert other is not first and cosine(first, other) < 0.9
+
+
 def test_embedding_nothing_gives_an_empty_matrix(embedder: Embedder) -> None:
     assert embedder.embed([]).shape == (0, 384)
 

@@ -64,7 +64,6 @@ from revoque.services import accounts, payments
 from revoque.services.accounts import AddressInput
 from revoque.services.carts import find_cart
 from revoque.state.admin import AdminFrameState, AdminPageState
-from revoque.state.analytics import AnalyticsState
 from revoque.state.assistant import AssistantState
 from revoque.state.cart import CartState
 from revoque.state.nav import NavState
@@ -133,16 +132,13 @@ REVIEWED: dict[str, str] = {
     "SearchBoxState.blur": PUBLIC,
     "SearchBoxState.choose": PUBLIC,
     "SearchBoxState.submit": PUBLIC,  # redirects only to a product or the results page
-    "ProductState.load": PUBLIC,
+    "ProductState.load": OWN,  # the product, its public reviews, whether the viewer may write one
     "ProductState.choose": PUBLIC,  # only values the product offers
     "ProductState.set_quantity": PUBLIC,
     "ProductState.show_image": PUBLIC,
-    "ProductExtrasState.load": OWN,  # public reviews, and whether the viewer may write one
     "ProductExtrasState.set_review_field": PUBLIC,  # only rating, title and body
     "ProductExtrasState.submit_review": ID,  # the product on screen; delivered-to-the-viewer rule
-    "RecommendationsState.load": PUBLIC,
     "RecommendationsState.fetch": PUBLIC,
-    "AnalyticsState.product_viewed": PUBLIC,  # counts a view of any id; grants and shows nothing
     "CartState.add": ID,  # variant ids are public, but only active products may be bought
     "CartState.change_quantity": ID,
     "CartState.remove": ID,
@@ -235,7 +231,7 @@ def test_every_handler_taking_an_id_is_an_ownership_case():
     id_params = re.compile(r"(_id|^number|^reference|^token)$")
     for key, (cls, name) in storefront_handlers().items():
         params = list(inspect.signature(cls.event_handlers[name].fn).parameters)[1:]
-        if any(id_params.search(p) for p in params) and key != "AnalyticsState.product_viewed":
+        if any(id_params.search(p) for p in params):
             assert REVIEWED[key] == ID, key
     assert {key for key, rule in REVIEWED.items() if rule == ID} == set(OWNERSHIP)
 
@@ -474,7 +470,6 @@ def case_wishlist_toggle(shop: Shop) -> None:
     with session_scope() as session:
         product_id = session.exec(select(WishlistItem.product_id).where(WishlistItem.user_id == shop.ada)).one()
     tab = bayo()
-    tab.run(AnalyticsState, "product_viewed", product_id)
     tab.run(WishlistState, "toggle", product_id)  # Bayo saves it ...
     tab.run(WishlistState, "toggle", product_id)  # ... and unsaves it: only Bayo's list changes
     assert ada_wishlist(shop) == {product_id}
@@ -490,7 +485,6 @@ def case_submit_review(shop: Shop) -> None:
     """Only customers the product was delivered to may review it: Ada may, Bayo may not."""
     tab = bayo().go(f"/product/{shop.product_slug}")
     tab.run(ProductState, "load")
-    tab.run(ProductExtrasState, "load")
     for field, value in [("rating", "5"), ("title", "Great"), ("body", "Lovely")]:
         tab.run(ProductExtrasState, "set_review_field", field, value)
     tab.run(ProductExtrasState, "submit_review")

@@ -53,7 +53,8 @@ async def add_to_cart(manager: StateManagerRedis, tab: BaseStateToken, during: C
 
 
 async def in_redis(url: str, tab: BaseStateToken) -> tuple[str, int]:
-    """The tab's cart as any other backend process reads it from Redis."""
+    """The tab's cart as any other backend process reads it from Redis (a worker keeps a tab it
+    leases to itself: call ``manager.hand_back()`` first to see what its events left)."""
     plain = StateManagerRedis(redis=Redis.from_url(url))
     try:
         cart = await plain.get_state(tab, top_level=False)
@@ -84,10 +85,12 @@ async def events_until_back_in_redis(manager: StateManagerRedis, url: str, tab: 
     what the last one left. A lock taken just before Redis stopped or froze can outlive the outage
     (an append-only file keeps it; a thawed Redis runs what was sent during the freeze): until it
     expires the tab stays in memory, and the first event that gets the lock hands the tab back."""
+    await manager.hand_back()
     while await in_redis(url, tab) != (CART_TOKEN, count):
         await after_the_pause()
         count += 1
         assert await add_to_cart(manager, tab) == (CART_TOKEN, count)
+        await manager.hand_back()
 
 
 def test_a_tab_carries_on_through_a_stopped_redis_and_goes_back_to_it(redis):
@@ -95,6 +98,7 @@ def test_a_tab_carries_on_through_a_stopped_redis_and_goes_back_to_it(redis):
 
     async def scenario(manager: OutageTolerantStateManager) -> None:
         assert await add_to_cart(manager, tab) == (CART_TOKEN, 1)
+        await manager.hand_back()
         assert await in_redis(redis.url, tab) == (CART_TOKEN, 1)
 
         redis.stop()
@@ -107,6 +111,7 @@ def test_a_tab_carries_on_through_a_stopped_redis_and_goes_back_to_it(redis):
         redis.start()
         await after_the_pause()
         assert await add_to_cart(manager, tab) == (CART_TOKEN, 4)
+        await manager.hand_back()
         assert await in_redis(redis.url, tab) == (CART_TOKEN, 4)
         assert await in_redis(redis.url, newcomer) == ("", 0)  # no event since Redis returned: only in memory
 
@@ -162,3 +167,72 @@ def test_copies_of_tabs_are_dropped_when_expired_or_over_the_budget(monkeypatch)
     assert copies.get("busy").states == {"busy_state": b"123456"} and copies.get("busy").newer_than_redis
     clock[0] += 61
     assert copies.get("busy") is None and copies.get("newcomer") is None  # expired as Redis would
+
+
+# --- leases: a worker keeps a tab between its events ----------------------------------------------
+
+
+async def lock_holder(url: str, tab: BaseStateToken) -> bytes | None:
+    client = Redis.from_url(url)
+    try:
+        return await client.get(f"{tab.lock_key}_lock")
+    finally:
+        await client.aclose()
+
+
+async def leased(manager: OutageTolerantStateManager, tab: BaseStateToken) -> bool:
+    """One event, then whether the worker kept the tab (the lock-release listener must be up
+    first; until it is, events save and unlock as usual)."""
+    for _ in range(100):
+        await add_to_cart(manager, tab)
+        if manager._leases:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def test_a_tabs_events_share_one_lock_until_it_idles_then_redis_has_them(redis, monkeypatch):
+    monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 0.5)
+    tab = new_tab()
+
+    async def scenario(manager: OutageTolerantStateManager) -> None:
+        assert await leased(manager, tab)
+        count = await in_memory_count(manager, tab)
+        held_by = await lock_holder(redis.url, tab)
+        for _ in range(3):  # quick events: no new lock, nothing saved yet
+            count += 1
+            assert (await add_to_cart(manager, tab))[1] == count
+        assert await lock_holder(redis.url, tab) == held_by is not None
+        assert (await in_redis(redis.url, tab))[1] < count
+        await asyncio.sleep(1.0)  # idle past the lease: saved, unlocked
+        assert await in_redis(redis.url, tab) == (CART_TOKEN, count)
+        assert await lock_holder(redis.url, tab) is None and not manager._leases
+
+    run(scenario, redis.url)
+
+
+def test_another_worker_asking_for_a_leased_tab_gets_it_at_once_with_every_change(redis, monkeypatch):
+    monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 8.0)
+    monkeypatch.setattr(state_manager_module, "LEASE_MAX_SECONDS", 9.0)
+    tab = new_tab()
+
+    async def scenario(manager: OutageTolerantStateManager) -> None:
+        assert await leased(manager, tab)
+        count = await in_memory_count(manager, tab)
+        other = outage_tolerant_state_manager(redis.url)  # the tab reconnected to another worker
+        try:
+            started = asyncio.get_running_loop().time()
+            assert await add_to_cart(other, tab) == (CART_TOKEN, count + 1)  # sees the leased changes
+            assert asyncio.get_running_loop().time() - started < 4.0  # not the 8 s the lease had left
+            assert not manager._leases
+            await other.hand_back()
+        finally:
+            await other.close()
+        assert await add_to_cart(manager, tab) == (CART_TOKEN, count + 2)  # and back again
+
+    run(scenario, redis.url)
+
+
+async def in_memory_count(manager: OutageTolerantStateManager, tab: BaseStateToken) -> int:
+    (lease,) = manager._leases.values()
+    return (await lease.held.state.get_state(CartState)).count

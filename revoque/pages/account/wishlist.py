@@ -49,7 +49,7 @@ class WishlistPageState(rx.State):
         with session_scope() as session:
             accounts.remove_from_wishlist(session, user_id, product_id)
         self._reload(user_id)
-        (await self.get_state(WishlistState))._refresh(user_id)
+        await (await self.get_state(WishlistState))._refresh(user_id)
         return rx.toast.success("Removed from your wishlist.")
 
 
