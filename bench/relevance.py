@@ -123,8 +123,6 @@ def _within(price: int, low: int | None, high: int | None) -> bool:
 # --- a fresh demo store ---------------------------------------------------------------------------
 
 
-
-
 def catalog_prices(session: Session) -> dict[str, int]:
     """Active product slug → lowest price, from the same documents both indexes are built from."""
     from revoque.services.search_documents import iter_documents

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from bench._catalog import CatalogReport, Vocabulary, write_catalog
-from revoque.adapters.embedder import get_embedder
+from revoque.adapters.embedder import Embedder, get_embedder
 from revoque.adapters.search import PRICE_BUCKETS, Facet, SearchFilters, SearchQuery
 from revoque.adapters.vectors import VectorPoint, get_vector_store
 from revoque.db import get_engine, session_scope, upgrade_database
@@ -349,6 +349,13 @@ def prepare(args: argparse.Namespace) -> Vocabulary:
     return catalog.vocabulary
 
 
+def model_embedding(embedder: Embedder, text: str) -> np.ndarray:
+    """(c) times the model itself: the embedder keeps the vectors of recent queries, and (b) has
+    just asked for these, so the query's kept vector is dropped first."""
+    getattr(embedder, "_recent_queries", {}).pop(text, None)
+    return embedder.embed_query(text)
+
+
 def measure_queries(warm_up: Sequence[SearchQuery], measured: Sequence[SearchQuery]) -> list[Timing]:
     """(a)–(e) over the same queries, each after the warm-up queries."""
     embedder, store, name = get_embedder(), get_vector_store(), products_collection()
@@ -362,7 +369,7 @@ def measure_queries(warm_up: Sequence[SearchQuery], measured: Sequence[SearchQue
     )
     hybrid_ms = measure(measured, hybrid)
     vectors: list[np.ndarray] = []
-    embed_ms = measure(measured, lambda query: vectors.append(embedder.embed_query(query.text)))
+    embed_ms = measure(measured, lambda query: vectors.append(model_embedding(embedder, query.text)))
     pairs = list(zip(vectors, measured, strict=True))
     vector_ms = measure(
         pairs, lambda pair: store.search(name, pair[0], VECTOR_CANDIDATES, vector_filter(pair[1].filters))

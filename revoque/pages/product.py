@@ -98,7 +98,9 @@ class ProductState(rx.State):
             extras.product_id = 0
             return
         yield  # the product on screen now; the rest follows
-        await extras._load_extras(detail.id)
+        # The frame resolved the viewer a moment ago; review rights only decide what is shown
+        # (submit_review resolves the viewer again before writing).
+        await extras._load_extras(detail.id, (await self.get_state(SessionState))._user_id)
         await (await self.get_state(AnalyticsState))._count_view(detail.id)
         yield RecommendationsState.fetch
 
@@ -176,9 +178,9 @@ class ProductExtrasState(rx.State):
     async def _user_id(self) -> int | None:
         return await (await self.get_state(SessionState)).signed_in_user_id()
 
-    async def _load_extras(self, product_id: int) -> None:
+    async def _load_extras(self, product_id: int, user_id: int | None) -> None:
         self.product_id = product_id
-        extras = await asyncio.to_thread(_extras, product_id, await self._user_id())
+        extras = await asyncio.to_thread(_extras, product_id, user_id)
         self.reviews, self.can_review = extras.reviews, extras.can_review
         self.average, self.review_count, self.histogram = extras.average, extras.count, extras.histogram
 
@@ -209,7 +211,7 @@ class ProductExtrasState(rx.State):
             self.review_errors = {"form": str(exc)}
             return None
         self.review_errors, self.title, self.body = {}, "", ""
-        await self._load_extras(self.product_id)
+        await self._load_extras(self.product_id, user_id)
         return rx.toast.success("Thank you for your review")
 
 
