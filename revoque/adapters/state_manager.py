@@ -26,14 +26,17 @@ past another one while the manager switches between Redis and memory.
 
 **Leases.** Taking the lock, loading the states and saving them costs every event several Redis
 round trips plus unpickling and pickling, and a page load is a chain of events (the router's,
-the frame's, the page's). So after an event the worker keeps the tab's lock and its loaded states
-for ``LEASE_IDLE_SECONDS`` after the tab's last event (at most ``LEASE_MAX_SECONDS`` in all): the
-tab's next events use them in memory, and the states are saved and the lock released when the
-lease ends. Another worker that wants the tab (a reconnect that landed elsewhere, an upload) adds
-itself to the lock's waiters set, as Reflex's opportunistic locks do; the keyspace notification
-ends the lease at once. (Reflex's own ``REFLEX_OPLOCK_ENABLED`` is not used: it knows nothing of
-outages.) A crashed worker loses at most a lease's worth of a tab's page state; carts, orders and
-sign-ins live in the database.
+the frame's, the page's). A tab's websocket, and with it every event of the tab, stays on one
+worker, so after an event the worker keeps the tab's lock and its loaded states until the tab has
+been idle ``LEASE_IDLE_SECONDS``: the tab's next events use them in memory. Every
+``CHECKPOINT_SECONDS`` meanwhile the states its events changed are saved and the lock renewed, in
+one fenced script call (a tab that changed nothing only renews), and when the lease ends the rest
+is saved and the lock released. Another worker that wants the tab (a reconnect that landed
+elsewhere, an upload) adds itself to the lock's waiters set, as Reflex's opportunistic locks do;
+the keyspace notification ends the lease at once. (Reflex's own ``REFLEX_OPLOCK_ENABLED`` is not
+used: it knows nothing of outages.) A worker leases at most ``MAX_LEASES`` tabs at a time (past
+that, events save and unlock as usual), and a crashed worker loses at most a checkpoint's worth of
+a tab's page state; carts, orders and sign-ins live in the database.
 
 It subclasses ``StateManagerRedis`` because Reflex loads the states a handler reaches for only
 when the manager is one (``BaseState._get_state_from_redis``); it is written against Reflex 0.10.1
@@ -47,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import time
 import uuid
 import weakref
@@ -59,6 +63,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from reflex.istate.manager import StateModificationContext
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken, StateToken
@@ -73,8 +78,9 @@ from revoque.adapters.redis_conn import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SE
 if TYPE_CHECKING:
     from reflex.app import App
 
-LEASE_IDLE_SECONDS = 2.0  # a tab's lock and states stay with its worker this long after its last event
-LEASE_MAX_SECONDS = 5.0  # and no longer than this after the lock was taken (Reflex's lock lasts 10 s)
+LEASE_IDLE_SECONDS = 20.0  # a tab's lock and states stay with its worker this long after its last event
+CHECKPOINT_SECONDS = 4.0  # a leased tab's changes are saved and its lock renewed this often (it lasts 10 s)
+MAX_LEASES = 2_000  # tabs one worker keeps at a time (each holds its loaded states in memory)
 WAITERS_SUFFIX = b"_waiters"  # Reflex's name for the set of workers waiting for a lock
 
 # What each backend worker may spend on copies of its tabs' states. A shopper's tab is about 30 KB
@@ -171,19 +177,46 @@ class _Lease:
     token: BaseStateToken
     held: _Held
     context: StateModificationContext
-    started: float
+    saved_at: float  # when its changes were last saved and its lock renewed
     last_used: float
+    # States whose events the tree already serves: it only grows, so they need no look at it again.
+    complete_for: set[type[BaseState]] = dataclasses.field(default_factory=set)
     wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)  # set: hand the tab back now
     task: asyncio.Task | None = None
 
-    def due(self) -> float:
-        return min(self.last_used + LEASE_IDLE_SECONDS, self.started + LEASE_MAX_SECONDS)
+    def idle_until(self) -> float:
+        return self.last_used + LEASE_IDLE_SECONDS
+
+    def checkpoint_at(self) -> float:
+        return self.saved_at + CHECKPOINT_SECONDS
+
+
+# KEYS[1]: the tab's lock, KEYS[2..]: its changed states; ARGV: lock id, lock lifetime (ms), state
+# lifetime (s), the states' payloads. Saves and renews only while the lock is still this worker's.
+_CHECKPOINT_SCRIPT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
 
 
 def _lock_id(context: StateModificationContext) -> bytes:
     """A new lock id, named after the event as Reflex names its own (it shows up in lock warnings)."""
     event = context.get("event")
     return (f"{event.name}:{uuid.uuid4().hex}" if event is not None else uuid.uuid4().hex).encode()
+
+
+def _mark_saved(root: BaseState) -> None:
+    stack = [root]
+    while stack:
+        state = stack.pop()
+        state._was_touched = False
+        stack.extend(state.substates.values())
 
 
 def _unpickled(data: bytes | None, state_cls: type[BaseState]) -> BaseState | None:
@@ -252,9 +285,11 @@ class OutageTolerantStateManager(StateManagerRedis):
 
     @override
     def _collect_state_writes(self, token: BaseStateToken, base_state: BaseState) -> list[tuple[str, bytes]]:
-        """Reflex serializes the touched states for Redis here: keep a copy of them too."""
+        """Reflex serializes the touched states for Redis here: keep a copy of them too, and mark
+        them saved, so a leased tree's next checkpoint writes only what changed after this one."""
         writes = super()._collect_state_writes(token, base_state)
         self._snapshots.record(token.ident, writes)
+        _mark_saved(base_state)
         return writes
 
     @override
@@ -312,7 +347,7 @@ class OutageTolerantStateManager(StateManagerRedis):
         async with self._tab_lock(token):
             lease = self._leases.get(self._lock_key(token))
             if lease is not None:
-                root = await self.get_state(token, for_state_instance=lease.held.state)
+                root = await self._leased_tree(lease, token)
                 try:
                     yield root
                 finally:  # a handler's failure keeps what it changed, as Reflex's own leases do
@@ -332,25 +367,65 @@ class OutageTolerantStateManager(StateManagerRedis):
             if not self._lease(token, held, context):
                 await self._save_and_unlock(token, held, context)
 
+    @functools.cached_property
+    def _checkpoint_script(self) -> AsyncScript:
+        return self.redis.register_script(_CHECKPOINT_SCRIPT)
+
     def _lease(self, token: BaseStateToken, held: _Held, context: StateModificationContext) -> bool:
-        """Keep the tab after its event (see the module docstring); False when it cannot be kept
-        because nobody would hear another worker asking for it."""
-        if LEASE_MAX_SECONDS <= 0 or not self._lock_updates_subscribed.is_set():
+        """Keep the tab after its event (see the module docstring); False when it cannot be kept:
+        nobody would hear another worker asking for it, or this worker keeps enough tabs."""
+        if LEASE_IDLE_SECONDS <= 0 or len(self._leases) >= MAX_LEASES or not self._lock_updates_subscribed.is_set():
             self._ensure_lock_task()
             return False
         now = time.monotonic()
-        lease = self._leases[held.lock_key] = _Lease(token, held, context, now, now)
-        lease.task = asyncio.create_task(self._end_lease_when_due(lease), name=f"revoque-lease|{token.ident}")
+        lease = self._leases[held.lock_key] = _Lease(token, held, context, now, now, {token.cls})
+        lease.task = asyncio.create_task(self._keep_lease(lease), name=f"revoque-lease|{token.ident}")
         # Reflex warns about a lock held over a second unless it is a local lease, as this is.
         self._local_leases[token.lock_key] = lease.task
         return True
 
-    async def _end_lease_when_due(self, lease: _Lease) -> None:
-        while not lease.wake.is_set() and (wait := lease.due() - time.monotonic()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lease.wake.wait(), wait)
+    async def _leased_tree(self, lease: _Lease, token: BaseStateToken) -> BaseState:
+        """The leased tree, with the states an event of ``token.cls`` reaches loaded into it. Reflex
+        walks the whole tree to find what is missing; once a class's states are there they stay,
+        so each class is looked for once per lease."""
+        if token.cls not in lease.complete_for:
+            await self.get_state(token, for_state_instance=lease.held.state)
+            lease.complete_for.add(token.cls)
+        return lease.held.state
+
+    async def _keep_lease(self, lease: _Lease) -> None:
+        """Checkpoint the tab while it is in use; end the lease once it idles or is asked for."""
+        while not lease.wake.is_set() and (now := time.monotonic()) < lease.idle_until():
+            if now < (due := min(lease.idle_until(), lease.checkpoint_at())):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lease.wake.wait(), due - now)
+            elif not await self._checkpoint(lease):
+                return
         async with self._tab_lock(lease.token):  # after the tab's running event, if any
             await self._end_lease(lease)
+
+    async def _checkpoint(self, lease: _Lease) -> bool:
+        """Save what the tab's events changed since the last checkpoint and renew its lock; False
+        (and the lease is over, its states kept in memory as newer than Redis) when the lock was
+        lost or Redis failed."""
+        async with self._tab_lock(lease.token):
+            if self._leases.get(lease.held.lock_key) is not lease:
+                return False
+            writes = self._collect_state_writes(lease.token, lease.held.state)
+            try:
+                kept = await self._checkpoint_script(
+                    keys=[lease.held.lock_key, *(key for key, _ in writes)],
+                    args=[lease.held.lock_id, self.lock_expiration, self.token_expiration, *(d for _, d in writes)],
+                )
+            except REDIS_DOWN_ERRORS as exc:
+                self._outage.failed(exc)
+                kept = False
+            if not kept:
+                self._snapshots.record(lease.token.ident, [], newer_than_redis=True)
+                self._forget_lease(lease)
+                return False
+            lease.saved_at = time.monotonic()
+            return True
 
     async def _end_lease(self, lease: _Lease) -> None:
         """Save the tab's states and release its lock. A lock lost meanwhile (Redis restarted empty,
@@ -358,13 +433,16 @@ class OutageTolerantStateManager(StateManagerRedis):
         Redis, for the tab's next event to write back."""
         if self._leases.get(lease.held.lock_key) is not lease:
             return
-        del self._leases[lease.held.lock_key]
         try:
             await self._save_and_unlock(lease.token, lease.held, lease.context)
         except LockExpiredError:
             self._snapshots.record(lease.token.ident, [], newer_than_redis=True)
         finally:
-            self._local_leases.pop(lease.token.lock_key, None)
+            self._forget_lease(lease)
+
+    def _forget_lease(self, lease: _Lease) -> None:
+        del self._leases[lease.held.lock_key]
+        self._local_leases.pop(lease.token.lock_key, None)
 
     @override
     async def _handle_lock_contention(self, message: Any) -> None:

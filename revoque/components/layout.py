@@ -9,7 +9,7 @@ from revoque.components.cart import cart_drawer
 from revoque.components.search_box import search_box
 from revoque.settings import get_settings
 from revoque.state.cart import CartState
-from revoque.state.nav import NavState
+from revoque.state.nav import NavState, loads_frame
 from revoque.state.session import SessionState
 
 CONTENT_WIDTH = "1200px"
@@ -201,11 +201,10 @@ def storefront_page(
     description: str | None = None,
 ) -> Callable[[Callable[[], rx.Component]], rx.Component]:
     """Register a storefront page wrapped in the shared frame; the frame (menu, session, cart badge,
-    wishlist) loads first with every page, then the page's own handlers."""
-    loads = [
-        NavState.load_frame,
-        *(on_load if isinstance(on_load, list) else [on_load] if on_load else []),
-    ]
+    wishlist) loads first with every page, then the page's own handlers (a ``framed`` handler
+    loads it in its own event)."""
+    own = on_load if isinstance(on_load, list) else [on_load] if on_load else []
+    loads = own if own and loads_frame(own[0]) else [NavState.load_frame, *own]
 
     def decorator(body: Callable[[], rx.Component]) -> rx.Component:
         @rx.page(

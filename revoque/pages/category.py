@@ -11,6 +11,7 @@ from revoque.services import catalog
 from revoque.services.catalog import CategoryTile, Crumb, SortOrder
 from revoque.state.blocking import off_loop
 from revoque.state.listing import ListingMixin
+from revoque.state.nav import framed
 
 SORTS = [SortOrder.NEWEST, SortOrder.PRICE_ASC, SortOrder.PRICE_DESC]
 
@@ -23,6 +24,7 @@ class CategoryState(ListingMixin, rx.State):
     children: list[CategoryTile] = []
 
     @rx.event
+    @framed
     @off_loop
     def load(self):
         self.slug = self._path_tail()

@@ -23,6 +23,7 @@ from revoque.services.money import format_money
 from revoque.services.shipping import ShippingOption
 from revoque.state.blocking import off_loop
 from revoque.state.cart import CartState
+from revoque.state.nav import framed
 from revoque.state.payment import go_to_card_payment
 from revoque.state.session import SessionState
 
@@ -69,6 +70,7 @@ class CheckoutState(rx.State):
     _user_id: int | None = None
 
     @rx.event
+    @framed
     async def load(self):
         self.loaded, self.error, self.placing = False, "", False
         session_state = await self.get_state(SessionState)

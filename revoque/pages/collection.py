@@ -11,6 +11,7 @@ from revoque.services import catalog
 from revoque.services.catalog import Crumb, SortOrder
 from revoque.state.blocking import off_loop
 from revoque.state.listing import ListingMixin
+from revoque.state.nav import framed
 
 SORTS = [SortOrder.FEATURED, SortOrder.NEWEST, SortOrder.PRICE_ASC, SortOrder.PRICE_DESC]
 
@@ -26,6 +27,7 @@ class CollectionState(ListingMixin, rx.State):
         return [Crumb("Home", "/"), Crumb(self.title, "")]
 
     @rx.event
+    @framed
     @off_loop
     def load(self):
         self.slug = self._path_tail()

@@ -9,7 +9,7 @@ from revoque.services import catalog
 from revoque.services.catalog import CategoryTile, CollectionInfo, ProductCard
 from revoque.settings import get_settings
 from revoque.state.blocking import off_loop
-from revoque.state.nav import NavState
+from revoque.state.nav import NavState, framed
 
 
 class HomeState(rx.State):
@@ -20,6 +20,7 @@ class HomeState(rx.State):
     loaded: bool = False
 
     @rx.event
+    @framed
     @off_loop
     def load(self):
         with session_scope() as session:

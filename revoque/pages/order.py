@@ -19,6 +19,7 @@ from revoque.models import PaymentStatus
 from revoque.services import accounts, checkout, invoices, payments, pricing
 from revoque.services.accounts import OrderDetail
 from revoque.services.checkout import SummaryRow
+from revoque.state.nav import framed
 from revoque.state.payment import go_to_card_payment
 from revoque.state.session import SessionState
 
@@ -38,6 +39,7 @@ class OrderPageState(rx.State):
     _order_id: int | None = None
 
     @rx.event
+    @framed
     async def load(self):
         self.loaded = False
         number = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]

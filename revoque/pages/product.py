@@ -16,6 +16,7 @@ from revoque.services.accounts import ReviewInfo
 from revoque.services.catalog import Crumb, ImageInfo, ProductCard, ProductDetail, VariantInfo
 from revoque.state.analytics import AnalyticsState
 from revoque.state.cart import CartState
+from revoque.state.nav import framed
 from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
 
@@ -79,8 +80,9 @@ class ProductState(rx.State):
     _detail: ProductDetail | None = None
 
     @rx.event
+    @framed
     async def load(self):
-        """The whole page in one event (after the frame): the product goes out first, then reviews
+        """The whole page in one event (the frame first): the product goes out first, then reviews
         and the viewer's review rights; the view is counted and recommendations are fetched in the
         background. One event instead of four: under load each event costs a state lock, load and
         save, and the page was waiting for all of them."""

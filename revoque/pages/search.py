@@ -29,6 +29,7 @@ from revoque.services.catalog import ProductCard
 from revoque.services.search import SEARCH_SORT_LABELS, FacetGroup, Highlight
 from revoque.settings import get_settings
 from revoque.state.listing import ListingMixin, int_param
+from revoque.state.nav import framed
 
 FACET_PARAMS: dict[str, str] = {
     Facet.CATEGORY: "category",
@@ -145,6 +146,7 @@ class SearchState(ListingMixin, rx.State):
         return f"/search?{urlencode(params)}" if params else "/search"
 
     @rx.event
+    @framed
     async def load(self):
         """The search runs in a worker thread: embedding the query (and, the first time in a
         process, loading the model) must not stall the event loop every other shopper shares."""

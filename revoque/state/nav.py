@@ -2,6 +2,10 @@
 loads the identity alone."""
 
 import asyncio
+import functools
+import inspect
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import reflex as rx
@@ -17,6 +21,12 @@ from revoque.state.blocking import off_loop
 from revoque.state.cart import CartState, cart_view
 from revoque.state.session import SessionState
 from revoque.state.wishlist import WishlistState
+
+# A tab's header is read again on a page load this long after the last read, or at once when its
+# session or cart token changed. The tab's own actions update the header as they happen; this only
+# bounds how long a change made elsewhere (another tab's cart, a renamed store) takes to show, and
+# spares the database a read on every one of a browsing shopper's page loads.
+FRAME_FRESH_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class NavState(rx.State):
     store_name: str = get_settings().store_name
     currency: str = get_settings().store_currency
     currency_symbol: str = _symbol(get_settings().store_currency)
+    _frame_read_at: float = 0.0  # wall-clock time: the tab may move to another worker
+    _frame_tokens: tuple[str, str] = ("", "")  # the session and cart tokens it was read for
 
     def _show_identity(self, identity: StoreIdentity) -> None:
         """Assigning marks a var for sending, so only what changed is assigned."""
@@ -76,10 +88,18 @@ class NavState(rx.State):
     @rx.event
     async def load_frame(self):
         """Everything the header needs, in one event: the menu, who is signed in (resolved once),
-        their cart badge and wishlist hearts. One event instead of four keeps page loads quick."""
+        their cart badge and wishlist hearts. One event instead of four keeps page loads quick (a
+        page whose load is ``framed`` reads them in its own event instead)."""
+        await self._refresh_frame()
+
+    async def _refresh_frame(self) -> None:
+        """Read the frame, at most every ``FRAME_FRESH_SECONDS`` while the tab's tokens stay."""
         session_state = await self.get_state(SessionState)
         cart_state = await self.get_state(CartState)
-        frame = await asyncio.to_thread(_frame, session_state.token, cart_state.cart_token)
+        tokens = (session_state.token, cart_state.cart_token)
+        if tokens == self._frame_tokens and time.time() - self._frame_read_at < FRAME_FRESH_SECONDS:
+            return
+        frame = await asyncio.to_thread(_frame, *tokens)
         if frame.menu != self.menu:  # assigning marks a var for sending
             self.menu = frame.menu
         self._show_identity(frame.identity)
@@ -88,3 +108,35 @@ class NavState(rx.State):
             session_state.token = ""  # expired, revoked or unknown: forget it
         cart_state._show(frame.cart)
         (await self.get_state(WishlistState)).product_ids = frame.saved_product_ids
+        self._frame_tokens, self._frame_read_at = (session_state.token, cart_state.cart_token), time.time()
+
+
+def framed(load: Callable) -> Callable:
+    """Make a page's on_load handler read the header frame first, in its own event. A page load is
+    a chain of events (the router's, the frame's, the page's, the hydrated flag), and each costs
+    the tab's lock, a delta and a websocket message; ``storefront_page`` sees the mark and leaves
+    ``NavState.load_frame`` out of such a page's chain. ``load`` must be async (``off_loop`` makes
+    a synchronous one so)."""
+    if inspect.isasyncgenfunction(load):
+
+        async def run_steps(self: rx.State, *args, **kwargs):
+            await (await self.get_state(NavState))._refresh_frame()
+            async for update in load(self, *args, **kwargs):
+                yield update
+
+        run = run_steps
+    else:
+
+        async def run_once(self: rx.State, *args, **kwargs):
+            await (await self.get_state(NavState))._refresh_frame()
+            return await load(self, *args, **kwargs)
+
+        run = run_once
+    functools.update_wrapper(run, load)
+    run.loads_frame = True
+    return run
+
+
+def loads_frame(handler: Callable) -> bool:
+    """Whether an on_load handler (an ``rx.State`` event handler) reads the frame itself."""
+    return getattr(getattr(handler, "fn", None), "loads_frame", False)

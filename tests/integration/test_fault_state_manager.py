@@ -213,7 +213,6 @@ def test_a_tabs_events_share_one_lock_until_it_idles_then_redis_has_them(redis, 
 
 def test_another_worker_asking_for_a_leased_tab_gets_it_at_once_with_every_change(redis, monkeypatch):
     monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 8.0)
-    monkeypatch.setattr(state_manager_module, "LEASE_MAX_SECONDS", 9.0)
     tab = new_tab()
 
     async def scenario(manager: OutageTolerantStateManager) -> None:
@@ -229,6 +228,50 @@ def test_another_worker_asking_for_a_leased_tab_gets_it_at_once_with_every_chang
         finally:
             await other.close()
         assert await add_to_cart(manager, tab) == (CART_TOKEN, count + 2)  # and back again
+
+    run(scenario, redis.url)
+
+
+def test_a_leased_tab_is_saved_at_each_checkpoint_and_keeps_its_lock_past_the_locks_lifetime(redis, monkeypatch):
+    monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 30.0)
+    monkeypatch.setattr(state_manager_module, "CHECKPOINT_SECONDS", 0.2)
+    tab = new_tab()
+
+    async def scenario(manager: OutageTolerantStateManager) -> None:
+        manager.lock_expiration = 600  # ms: without renewals the lock would lapse within the test
+        assert await leased(manager, tab)
+        held_by = await lock_holder(redis.url, tab)
+        for _ in range(2):
+            count = (await add_to_cart(manager, tab))[1]
+            await asyncio.sleep(1.0)  # several checkpoints, and past the lock's lifetime
+            assert await in_redis(redis.url, tab) == (CART_TOKEN, count)
+            assert await lock_holder(redis.url, tab) == held_by is not None
+            assert len(manager._leases) == 1
+
+    run(scenario, redis.url)
+
+
+def test_a_leased_tab_whose_lock_was_lost_keeps_its_changes_and_writes_them_back(redis, monkeypatch):
+    monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 30.0)
+    monkeypatch.setattr(state_manager_module, "CHECKPOINT_SECONDS", 0.2)
+    tab = new_tab()
+
+    async def scenario(manager: OutageTolerantStateManager) -> None:
+        assert await leased(manager, tab)
+        count = (await add_to_cart(manager, tab))[1]
+        client = Redis.from_url(redis.url)
+        try:
+            await client.delete(f"{tab.lock_key}_lock")  # as if Redis lost it (restarted empty)
+        finally:
+            await client.aclose()
+        for _ in range(50):
+            if not manager._leases:
+                break
+            await asyncio.sleep(0.05)
+        assert not manager._leases  # the checkpoint found the lock gone and let the tab go
+        assert await add_to_cart(manager, tab) == (CART_TOKEN, count + 1)
+        await manager.hand_back()
+        assert await in_redis(redis.url, tab) == (CART_TOKEN, count + 1)
 
     run(scenario, redis.url)
 
