@@ -66,7 +66,7 @@ def delete_file(bucket: str, key: str) -> None:
 def index_product(product_id: int) -> bool:
     """Bring one product's search document in line with the database (queued after any change to
     the product, its stock or its status commits). It reads the current rows, so running it late or
-    twice leaves the same document."""
+    twice leaves the same document, and drops the search results cached from the old one."""
     from revoque.services.search import index_product as sync
 
     return sync(product_id)
@@ -82,20 +82,28 @@ def reindex_catalog() -> int:
 def embed_product(product_id: int) -> int:
     """Re-embed one product into the vector index, or drop it when it is no longer active (queued by
     revoque.services.vector_index.schedule_product_embedding after the change commits). It reads the
-    current rows and replaces the point, so running it late or twice leaves the same point."""
+    current rows and replaces the point, so running it late or twice leaves the same point. Search
+    results cached meanwhile from the old point are dropped once the new one is in."""
     from revoque.db import session_scope
+    from revoque.services.search import forget_search_results
     from revoque.services.vector_index import embed_products
 
     with session_scope() as session:
-        return embed_products(session, [product_id])
+        embedded = embed_products(session, [product_id])
+    forget_search_results()
+    return embedded
 
 
 def reembed_catalog() -> int:
     """Re-embed every active product (queued once after a large import instead of one job per
-    product). Points are replaced by id, so a retry or a late run leaves the same collection."""
+    product). Points are replaced by id, so a retry or a late run leaves the same collection.
+    Search results cached from the old points are dropped at the end."""
+    from revoque.services.search import forget_search_results
     from revoque.services.vector_index import reembed_all
 
-    return reembed_all()
+    embedded = reembed_all()
+    forget_search_results()
+    return embedded
 
 
 def import_products(import_id: int) -> dict:

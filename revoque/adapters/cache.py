@@ -11,6 +11,12 @@ every entry built on the old ones becomes unreachable at once: one write per tag
 number of entries, in every backend worker that shares the cache. Versions are random tokens rather
 than counters, so a version that Redis evicts or loses comes back as a new token and can never
 match an entry written under an older one.
+
+Batches: ``get_many_tagged`` reads N tagged entries (each with its own tags) in one Redis round trip
+and returns the values found plus the full keys to store the misses under; ``set_many`` stores them
+in one pipeline. The catalog's product cards are read this way (``catalog.cards_for_products``).
+The tags themselves are named by their users (``revoque.services.catalog_cache``,
+``revoque.services.store_identity``); this module only knows ``EVERYTHING``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
@@ -39,6 +46,7 @@ _MISS: Any = object()
 
 MEMORY_MAX_ENTRIES = 10_000
 EVERYTHING = "*"  # folded into every tagged key: invalidating it drops every tagged entry
+MAX_BATCH = 500  # entries per script call: Lua's unpack() has a stack limit of a few thousand values
 
 
 def new_version() -> str:
@@ -56,6 +64,40 @@ local joined = table.concat(versions, '.')
 return {joined, redis.call('GET', ARGV[1] .. '@' .. joined)}
 """
 
+# KEYS: the distinct tag version keys of a batch; ARGV: pairs of [an entry's key before its
+# versions, the 1-based indexes into KEYS of its tags, comma-separated, EVERYTHING first]. Replies
+# [each entry's versions joined as ``tagged_key`` joins them, each entry or nil], or nil if a tag
+# has no version.
+_TAGGED_GET_MANY = """
+local versions = redis.call('MGET', unpack(KEYS))
+for i = 1, #versions do
+  if not versions[i] then return false end
+end
+local joined, keys = {}, {}
+for e = 1, #ARGV, 2 do
+  local parts = {}
+  for index in string.gmatch(ARGV[e + 1], '%d+') do
+    parts[#parts + 1] = versions[tonumber(index)]
+  end
+  joined[#joined + 1] = table.concat(parts, '.')
+  keys[#keys + 1] = ARGV[e] .. '@' .. joined[#joined]
+end
+return {joined, redis.call('MGET', unpack(keys))}
+"""
+
+
+@dataclass(frozen=True)
+class TaggedEntries:
+    """What ``get_many_tagged`` read: the cached values it found, by key, and for each key it did
+    not find the full key (its tag versions folded in) to store a freshly loaded value under."""
+
+    found: dict[str, Any]
+    missing: dict[str, str]
+
+
+def _joined_key(key: str, versions: Iterable[str]) -> str:
+    return f"{key}@{'.'.join(versions)}"
+
 
 class Cache(ABC):
     """get / set / delete / get_or_set; ``ttl=None`` means CACHE_TTL_SECONDS, and a TTL of 0 stores
@@ -68,7 +110,13 @@ class Cache(ABC):
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         seconds = get_settings().cache_ttl_seconds if ttl is None else ttl
         if seconds > 0:
-            self._set(key, json.dumps(value, separators=(",", ":")), seconds)
+            self._set(key, _dumps(value), seconds)
+
+    def set_many(self, values: Mapping[str, Any], ttl: int | None = None) -> None:
+        """``set`` for several keys at once (one pipeline in Redis), with the same TTL rules."""
+        seconds = get_settings().cache_ttl_seconds if ttl is None else ttl
+        if seconds > 0 and values:
+            self._set_many({key: _dumps(value) for key, value in values.items()}, seconds)
 
     def get_or_set(self, key: str, ttl: int | None, loader: Callable[[], T]) -> T:
         """The cached value, or ``loader()`` stored under ``key``; a cached ``None`` is a hit."""
@@ -87,7 +135,23 @@ class Cache(ABC):
         versions = self._tag_versions([EVERYTHING, *tags])
         if versions is None:
             return None
-        return f"{key}@{'.'.join(versions)}"
+        return _joined_key(key, versions)
+
+    def get_many_tagged(self, entries: Mapping[str, Sequence[str]]) -> TaggedEntries | None:
+        """Several tagged entries at once: ``entries`` maps each key to its tags (``EVERYTHING`` is
+        folded in as by ``tagged_key``). None when the versions cannot be read (Redis down): then the
+        caller must neither read nor store cached values. The same rule as ``tagged_key``: read the
+        entries BEFORE reading the data to cache for the misses."""
+        tags = list(dict.fromkeys(tag for key_tags in entries.values() for tag in (EVERYTHING, *key_tags)))
+        versions = self._tag_versions(tags) if entries else []
+        if versions is None:
+            return None
+        version_of = dict(zip(tags, versions, strict=True))
+        full_keys = {
+            key: _joined_key(key, (version_of[tag] for tag in (EVERYTHING, *key_tags)))
+            for key, key_tags in entries.items()
+        }
+        return _sorted_out(full_keys, self._get_many(list(full_keys.values())))
 
     def get_or_set_tagged(self, key: str, tags: Sequence[str], loader: Callable[[], T], ttl: int | None = None) -> T:
         """``get_or_set`` under ``tagged_key``; with Redis down, simply ``loader()``."""
@@ -108,6 +172,14 @@ class Cache(ABC):
 
     @abstractmethod
     def _set(self, key: str, payload: str, ttl: int) -> None: ...
+
+    def _get_many(self, keys: list[str]) -> list[Any]:
+        """Each key's value, or ``_MISS``."""
+        return [self._get(key) for key in keys]
+
+    def _set_many(self, payloads: dict[str, str], ttl: int) -> None:
+        for key, payload in payloads.items():
+            self._set(key, payload, ttl)
 
     @abstractmethod
     def _tag_versions(self, tags: list[str]) -> list[str] | None:
@@ -185,6 +257,39 @@ class RedisCache(Cache):
     def _tagged_get(self) -> Script:
         return self._client.register_script(_TAGGED_GET)
 
+    @cached_property
+    def _tagged_get_many(self) -> Script:
+        return self._client.register_script(_TAGGED_GET_MANY)
+
+    def get_many_tagged(self, entries: Mapping[str, Sequence[str]]) -> TaggedEntries | None:
+        """One script call (one round trip) reads every tag version and every entry under them, for
+        up to ``MAX_BATCH`` entries. A tag never versioned yet takes the general path (versions
+        created with SET NX, then one MGET); Redis down reads as None, never an error."""
+        items = list(entries.items())
+        found: dict[str, Any] = {}
+        missing: dict[str, str] = {}
+        for start in range(0, len(items), MAX_BATCH):
+            read = self._read_batch(dict(items[start : start + MAX_BATCH]))
+            if read is None:
+                return None
+            found.update(read.found)
+            missing.update(read.missing)
+        return TaggedEntries(found, missing)
+
+    def _read_batch(self, entries: dict[str, Sequence[str]]) -> TaggedEntries | None:
+        tags = list(dict.fromkeys(tag for key_tags in entries.values() for tag in (EVERYTHING, *key_tags)))
+        index = {tag: str(i) for i, tag in enumerate(tags, start=1)}
+        args: list[str] = []
+        for key, key_tags in entries.items():
+            args += [self._prefix + key, ",".join(index[tag] for tag in (EVERYTHING, *key_tags))]
+        keys = [self._tag_prefix + tag for tag in tags]
+        reply = self._call("tagged get many", lambda: self._tagged_get_many(keys=keys, args=args, client=self._client))
+        if not reply:
+            return super().get_many_tagged(entries)
+        joined, payloads = reply
+        full_keys = {key: _joined_key(key, [_text(versions)]) for key, versions in zip(entries, joined, strict=True)}
+        return _sorted_out(full_keys, [_MISS if p is None else json.loads(p) for p in payloads])
+
     def get_or_set_tagged(self, key: str, tags: Sequence[str], loader: Callable[[], T], ttl: int | None = None) -> T:
         """A hit costs one round trip instead of two: a script reads the tag versions and the
         entry under them together. A tag never versioned yet, or Redis down, takes the general path."""
@@ -198,7 +303,7 @@ class RedisCache(Cache):
         if payload is not None:
             return json.loads(payload)
         value = loader()
-        self.set(f"{key}@{versions.decode() if isinstance(versions, bytes) else versions}", value, ttl)
+        self.set(_joined_key(key, [_text(versions)]), value, ttl)
         return value
 
     def _get(self, key: str) -> Any:
@@ -207,6 +312,19 @@ class RedisCache(Cache):
 
     def _set(self, key: str, payload: str, ttl: int) -> None:
         self._call("set", lambda: self._client.set(self._prefix + key, payload, ex=ttl))
+
+    def _get_many(self, keys: list[str]) -> list[Any]:
+        payloads = self._call("get many", lambda: self._client.mget([self._prefix + key for key in keys]))
+        return [_MISS if p is None else json.loads(p) for p in payloads or [None] * len(keys)]
+
+    def _set_many(self, payloads: dict[str, str], ttl: int) -> None:
+        def store() -> None:
+            pipe = self._client.pipeline(transaction=False)
+            for key, payload in payloads.items():
+                pipe.set(self._prefix + key, payload, ex=ttl)
+            pipe.execute()
+
+        self._call("set many", store)
 
     def _tag_versions(self, tags: list[str]) -> list[str] | None:
         keys = [self._tag_prefix + tag for tag in tags]
@@ -225,7 +343,7 @@ class RedisCache(Cache):
             values = pipe.execute()[-1]
         if any(value is None for value in values):
             raise redis.RedisError("a cache tag version vanished while being read")
-        return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
+        return [_text(value) for value in values]
 
     def _set_versions(self, versions: dict[str, str]) -> None:
         done = self._call(
@@ -254,6 +372,27 @@ class RedisCache(Cache):
             self._client.set(self._tag_prefix + EVERYTHING, new_version())
             self._missed_invalidation = False
             log.info("Dropped the tagged cache entries: invalidations were missed while Redis was down")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _sorted_out(full_keys: dict[str, str], values: list[Any]) -> TaggedEntries:
+    """The entries read (``values`` in ``full_keys``' order, ``_MISS`` for none) split into found
+    values and the full keys of the misses."""
+    found: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    for (key, full_key), value in zip(full_keys.items(), values, strict=True):
+        if value is _MISS:
+            missing[key] = full_key
+        else:
+            found[key] = value
+    return TaggedEntries(found, missing)
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,9 @@ page of data they show, and every price is already formatted in the store curren
 currency drops every cached read: ``store_identity.invalidate_prices``).
 
 The public reads are cached (``revoque.services.catalog_cache``: tagged, dropped after the commit of
-every write that changes them); each ``_load_*`` function below is the uncached read.
+every write that changes them); each ``_load_*`` function below is the uncached read. Product cards
+are also cached one by one (``cards_for_products``), so search results, suggestions, wishlists,
+recommendations and rebuilt listings read them in one cache round trip instead of four queries.
 """
 
 from __future__ import annotations
@@ -326,7 +328,8 @@ def _load_collection(session: Session, slug: str) -> CollectionInfo:
 
 
 def _cards(session: Session, products: Sequence[Product]) -> list[ProductCard]:
-    """Build cards for one page of products with three small queries (brands, images, variants)."""
+    """Build cards for these products with three small queries (brands, images, variants): the
+    uncached read behind ``cards_for_products``."""
     ids = [p.id for p in products]
     if not ids:
         return []
@@ -345,13 +348,33 @@ def _cards(session: Session, products: Sequence[Product]) -> list[ProductCard]:
 
 
 def cards_for_products(session: Session, product_ids: Sequence[int]) -> list[ProductCard]:
-    """Cards for the given products in the given order (wishlists, order lines); products that are
-    gone or no longer active are left out."""
+    """Cards for the given products in the given order, each product once (search results,
+    suggestions, wishlists, recommendations, order lines); products that are gone or no longer
+    active are left out.
+
+    Each card is cached under its product's tag (and ``catalog``, for the brand's name), all of
+    them read in one cache round trip, even by a caller inside a transaction: every write that
+    changes what a card shows, its status included, drops the product's tag after its commit
+    (``search.schedule_product_index``). "Not shown" is cached too, so an archived product costs no
+    query either, and is built again as soon as the product changes."""
+    wanted = list(dict.fromkeys(product_ids))
+    entries = {i: (cache_key("card", i), (CATALOG, product_tag(i))) for i in wanted}
+    cards = catalog_cache.cached_many(session, entries, ProductCard | None, _load_cards)
+    return [card for i in wanted if (card := cards[i]) is not None]
+
+
+def _load_cards(session: Session, product_ids: list[int]) -> dict[int, ProductCard | None]:
+    """Each product's card, or None when it is gone or not active."""
     rows = session.exec(
         select(Product).where(col(Product.id).in_(product_ids), Product.status == ProductStatus.ACTIVE)
     ).all()
-    by_id = {p.id: p for p in rows}
-    return _cards(session, [by_id[i] for i in dict.fromkeys(product_ids) if i in by_id])
+    cards = {card.id: card for card in _cards(session, rows)}
+    return {i: cards.get(i) for i in product_ids}
+
+
+def _listed_cards(session: Session, products: Sequence[Product]) -> list[ProductCard]:
+    """Cards for a listing's page of (active) products, through the card cache."""
+    return cards_for_products(session, [p.id for p in products])
 
 
 def _card(
@@ -450,7 +473,7 @@ def _load_products(
     else:
         ordering = _order_by(sort)
     products = session.exec(statement.order_by(*ordering).offset((page - 1) * page_size).limit(page_size)).all()
-    return ProductPage(_cards(session, products), total, page, pages, page_size, sort.value)
+    return ProductPage(_listed_cards(session, products), total, page, pages, page_size, sort.value)
 
 
 def _escape_like(word: str) -> str:
@@ -470,8 +493,8 @@ def _load_home(session: Session, limit: int) -> HomeSections:
     ).all()
     newest = session.exec(active.order_by(*_order_by(SortOrder.NEWEST)).limit(limit)).all()
     return HomeSections(
-        featured=_cards(session, featured),
-        new_arrivals=_cards(session, newest),
+        featured=_listed_cards(session, featured),
+        new_arrivals=_listed_cards(session, newest),
         categories=_load_top_categories(session),
         collections=_load_collections(session),
     )

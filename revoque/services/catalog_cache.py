@@ -2,20 +2,31 @@
 
 Cached values are tagged (see ``revoque.adapters.cache``):
 
-- ``product:<id>``: one product's page data: options, variants, prices, stock badges.
+- ``product:<id>``: one product's page data (options, variants, prices, stock badges) and its
+  product card (title, brand, first image, price, in stock; or "not shown" for a product that is
+  gone or not active), read in batches by ``catalog.cards_for_products``.
 - ``listings``: everything built from product cards or product counts: category and collection
-  listings, home sections, category tiles. Any product change drops all of them: which listings
-  show a product depends on its status, category, collections, price and age, and after the commit
-  only the product's id is known, so dropping every listing is the one choice that is never stale
-  (a listing is a few indexed queries to rebuild).
+  listings, home sections, category tiles, search results pages and search suggestions. Any product
+  change drops all of them: which listings show a product depends on its status, category,
+  collections, price and age, and after the commit only the product's id is known, so dropping
+  every listing is the one choice that is never stale (a listing is a few indexed queries to
+  rebuild, and its cards come from the card cache).
+- ``search``: what the search engines answered (search results pages and suggestions). The index
+  jobs change the engines after the product's commit has dropped ``listings``, so they drop this
+  tag again once the engine holds the new document (``search.forget_search_results``).
 - ``catalog``: categories, collections and brands (names, tree, collection membership). It is
   folded into every catalog key, so a structure change drops everything.
 - ``home``: the home page's sections.
+- ``store`` (``store_identity.STORE``): the store's name and currency.
 
 Writers never call the cache directly: ``search.schedule_product_index`` (which every product change
 already calls in its transaction) registers ``invalidate_products``, and category, collection and
 brand changes call ``invalidate_catalog_structure``. Both act once the transaction commits (nothing
 on rollback), so a reader can never cache data older than the invalidation.
+
+A read inside a transaction normally skips the cache (``can_cache``). Values that do not depend on
+the reader's transaction (product cards, the store's identity, search results) are still served
+from it there, unless that transaction itself wrote what they show (``transaction_independent``).
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import hashlib
 import logging
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -39,15 +50,16 @@ from revoque.db import SQLITE_IMMEDIATE
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 CATALOG = "catalog"
 LISTINGS = "listings"
+SEARCH = "search"
 HOME = "home"
 KEY_PREFIX = "catalog:v1:"
 MAX_PLAIN_KEY = 200  # longer keys (slugs from URLs can be anything) are hashed
 
 _PENDING_TAGS = "revoque.cache_tags_after_commit"
-_MISS: Any = object()
 
 
 def product_tag(product_id: int) -> str:
@@ -136,25 +148,73 @@ def cache_key(*parts: object) -> str:
     return KEY_PREFIX + key
 
 
-def cached(session: Session, key: str, tags: Sequence[str], kind: Any, loader: Callable[[Session], T]) -> T:
+def writes_under(session: Session, tags: Iterable[str]) -> bool:
+    """Whether ``session``'s transaction holds writes that change values cached under ``tags``:
+    unflushed changes, or invalidations of one of ``tags`` (or of everything) waiting for its
+    commit. Every write that changes a cached value registers its tags (``invalidate_after_commit``)
+    in its transaction, before its caller goes on to read anything."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    pending = session.info.get(_PENDING_TAGS)
+    return bool(pending) and (EVERYTHING in pending or not pending.isdisjoint(tags))
+
+
+def cached(
+    session: Session,
+    key: str,
+    tags: Sequence[str],
+    kind: Any,
+    loader: Callable[[Session], T],
+    *,
+    transaction_independent: bool = False,
+) -> T:
     """``loader(session)``'s value, from the cache when possible. ``kind`` is the value's type
     (a dataclass, ``list[...]``, ``X | None`` ...) so cached JSON comes back as the same objects.
     The tag versions are read first and a miss loads through a fresh session, so a write that
     commits meanwhile only makes the new entry unreachable. Errors raised by ``loader`` (NotFound)
-    are not cached."""
-    if not can_cache(session):
+    are not cached.
+
+    ``transaction_independent``: the value is the same whatever transaction the caller is in (only
+    writes that invalidate ``tags`` after their commit change it), so a caller inside a transaction
+    is served from the cache too, and its misses are loaded through a fresh session and stored as
+    usual. Only a transaction that wrote under ``tags`` itself reads through its own session, to see
+    its own writes (``writes_under``). Without the flag such callers always read the database
+    (``can_cache``)."""
+    if not (transaction_independent or can_cache(session)):
         return loader(session)
+    return cached_many(session, {key: (key, tags)}, kind, lambda s, _keys: {key: loader(s)})[key]
+
+
+def cached_many(
+    session: Session,
+    entries: Mapping[K, tuple[str, Sequence[str]]],
+    kind: Any,
+    loader: Callable[[Session, list[K]], Mapping[K, T]],
+) -> dict[K, T]:
+    """Many values in one cache round trip, each cached on its own: ``entries`` maps each item (a
+    product id) to its cache key and tags, and ``loader(session, items)`` loads the items the cache
+    does not hold (a value for every item it is given), all at once, through a fresh session
+    started after the tag versions were read; they are stored in one batch. The values must not
+    depend on the caller's transaction (see ``cached``'s ``transaction_independent``): a caller that
+    wrote under any of the tags, or a cache that cannot be reached (Redis down), loads everything
+    through the caller's session and stores nothing."""
+    items = list(entries)
+    if not items:
+        return {}
+    if writes_under(session, {tag for _key, tags in entries.values() for tag in tags}):
+        return dict(loader(session, items))
     cache = get_cache()
-    full_key = cache.tagged_key(key, tags)
-    if full_key is None:  # Redis is down: straight to the database
-        return loader(session)
-    found = cache.get(full_key, _MISS)
-    if found is not _MISS:
-        return decode(kind, found)
-    with fresh_session(session) as fresh:
-        value = loader(fresh)
-    cache.set(full_key, encode(value))
-    return value
+    lookup = cache.get_many_tagged({key: tags for key, tags in entries.values()})
+    if lookup is None:
+        return dict(loader(session, items))
+    values = {item: decode(kind, lookup.found[key]) for item, (key, _tags) in entries.items() if key in lookup.found}
+    missing = [item for item in items if item not in values]
+    if missing:
+        with fresh_session(session) as fresh:
+            loaded = loader(fresh, missing)
+        cache.set_many({lookup.missing[entries[item][0]]: encode(loaded[item]) for item in missing})
+        values.update((item, loaded[item]) for item in missing)
+    return values
 
 
 def encode(value: Any) -> Any:

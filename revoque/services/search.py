@@ -6,6 +6,11 @@ them into the catalog's product cards and labelled facets. When the engine canno
 results page falls back to the catalog's title search (``degraded=True``: no typo tolerance, facets
 or filters other than category) and suggestions go quiet, so search trouble never stops a sale.
 
+Results pages and suggestions are cached for repeated queries (keyed by the query with its text
+lowercased and its spaces collapsed), tagged ``listings`` (dropped by every product change at its
+commit) and ``search`` (dropped again when an index job has changed the engine: a search between
+the commit and the job would have cached the old index's answer). Degraded answers are not cached.
+
 Index sync: whatever changes a product's document (an edit, stock sold or put back, a status
 change) calls ``schedule_product_index`` in the same transaction; the ``index_product`` job runs
 after commit and rebuilds that one document from the database, so it is idempotent and safe to
@@ -15,7 +20,9 @@ longer active), so searches keep answering while it runs.
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,6 +61,7 @@ from revoque.services.catalog import (
     clamp_page,
     list_products,
 )
+from revoque.services.catalog_cache import CATALOG, LISTINGS, SEARCH, cache_key
 from revoque.services.money import format_money
 from revoque.services.query_parsing import describe_limits, parse_price_limits
 from revoque.services.search_documents import active_product_ids, build_document, iter_documents
@@ -73,6 +81,7 @@ SEMANTIC_MIN_SCORE = 0.2  # cosine similarity below which a product is not a mat
 RRF_K = 60
 VOCABULARY_CACHE_KEY = "search:vocabulary"
 VOCABULARY_TTL_SECONDS = 600
+RESULT_TAGS = (CATALOG, LISTINGS, SEARCH)  # cached results pages and suggestions
 
 SEARCH_SORT_LABELS: dict[str, str] = {
     SortKey.RELEVANCE: "Best match",
@@ -179,16 +188,44 @@ def warm_up() -> None:
 
 def search_products(session: Session, query: SearchQuery) -> SearchPage:
     """One page of hybrid results with facets; a page past the end lands on the last one. A price
-    limit written in the words ("under 30000") becomes a price filter, and the rest is searched."""
+    limit written in the words ("under 30000") becomes a price filter, and the rest is searched.
+
+    Cached by the understood query (see the module docstring); the page says the query as this
+    shopper typed it. While the engine is unavailable: the database's title search, never cached."""
     query, price_note = understand(session, query)
+    searched = replace(query, text=normalized_text(query.text))
     try:
-        engine = search_engine()
-        matches = _matches(session, engine, query)
-        page, pages = clamp_page(query.page, matches.total, query.page_size)
-        ranked = matches.page_ids(engine, replace(query, page=page))
-        suggestion = "" if matches.total else _did_you_mean(session, engine, query)
+        page = catalog_cache.cached(
+            session,
+            _results_key(searched),
+            RESULT_TAGS,
+            SearchPage,
+            lambda s: _results_page(s, searched),
+            transaction_independent=True,
+        )
     except SearchUnavailable:
         return replace(_database_search(session, query), price_note=price_note)
+    return replace(page, query=query.text, price_note=price_note)
+
+
+def normalized_text(text: str) -> str:
+    """Query text as the engines read it: lowercased, spaces collapsed, but a trailing space kept
+    (it makes the last word whole rather than a prefix)."""
+    words = " ".join(text.lower().split())
+    return words + " " if words and text[-1].isspace() else words
+
+
+def _results_key(query: SearchQuery) -> str:
+    return cache_key("search", json.dumps(dataclasses.asdict(query), sort_keys=True, separators=(",", ":")))
+
+
+def _results_page(session: Session, query: SearchQuery) -> SearchPage:
+    """The uncached results page for an understood query; SearchUnavailable when the engine fails."""
+    engine = search_engine()
+    matches = _matches(session, engine, query)
+    page, pages = clamp_page(query.page, matches.total, query.page_size)
+    ranked = matches.page_ids(engine, replace(query, page=page))
+    suggestion = "" if matches.total else _did_you_mean(session, engine, query)
     cards = cards_for_products(session, ranked)
     titles = _marked_titles(engine, query, ranked)
     return SearchPage(
@@ -202,7 +239,6 @@ def search_products(session: Session, query: SearchQuery) -> SearchPage:
         highlights=[Highlight(card.id, titles.get(card.id) or html.escape(card.title), "") for card in cards],
         facets=_facet_groups(session, query, matches.facets),
         suggestion=suggestion,
-        price_note=price_note,
     )
 
 
@@ -517,13 +553,26 @@ def _closest_word(word: str, vocabulary: Mapping[str, int]) -> str:
 
 def suggest(session: Session, text: str, limit: int = 6) -> list[Suggestion]:
     """Top matches for the header box while the shopper types (the last word as a prefix, typos
-    forgiven). Quietly empty when the engine is unavailable: the results page still works."""
+    forgiven), cached by the normalized text. Quietly empty (and not cached) when the engine is
+    unavailable: the results page still works."""
     if len(text.strip()) < SUGGEST_MIN_CHARS:
         return []
+    typed = normalized_text(text)
     try:
-        result = search_engine().search(SearchQuery(text=text, page_size=limit))
+        return catalog_cache.cached(
+            session,
+            cache_key("suggest", limit, typed),
+            RESULT_TAGS,
+            list[Suggestion],
+            lambda s: _load_suggestions(s, typed, limit),
+            transaction_independent=True,
+        )
     except SearchUnavailable:
         return []
+
+
+def _load_suggestions(session: Session, text: str, limit: int) -> list[Suggestion]:
+    result = search_engine().search(SearchQuery(text=text, page_size=limit))
     titles = {hit.id: hit.title_html for hit in result.hits}
     return [
         Suggestion(card.title, card.href, card.image_url, card.price_text, titles[card.id])
@@ -552,9 +601,16 @@ def index_product(product_id: int) -> bool:
     engine = search_engine()
     if document is None:
         engine.delete_documents([product_id])
-        return False
-    engine.replace_documents([document])
-    return True
+    else:
+        engine.replace_documents([document])
+    forget_search_results()
+    return document is not None
+
+
+def forget_search_results() -> None:
+    """Drop the cached results pages and suggestions once an engine holds new documents (or
+    vectors): they may have been cached from the old ones after the change's commit dropped them."""
+    catalog_cache.invalidate_now(SEARCH)
 
 
 def _no_progress(_done: int, _total: int) -> None:
@@ -576,6 +632,7 @@ def reindex_all(progress: Progress = _no_progress, batch_size: int = 500) -> int
     with session_scope() as session:
         active = active_product_ids(session)  # read after writing: products activated meanwhile stay
     engine.delete_documents(engine.document_ids() - active)
+    forget_search_results()
     return written
 
 

@@ -5,6 +5,8 @@ Every storefront page needs both (the header, footer and home page show the name
 formatted in the currency), so they are read together through the tagged catalog cache; saving the
 settings drops the ``store`` tag once the change commits. A new currency drops every cached read
 instead: product cards, product pages and listings are cached with their prices already formatted.
+Only that save writes them, so the cached pair is served to callers inside a transaction too (cards
+and carts read it mid-transaction); the save's own transaction reads the row it wrote.
 
 The currency may change only while the store has no orders (Shopify's rule). Amounts are integers
 in the currency's minor unit, so a change relabels every price (₦10,000 becomes $10,000) rather than
@@ -66,14 +68,23 @@ def stored_currency(code: str) -> str:
 
 
 def identity(session: Session) -> StoreIdentity:
-    """The name and the currency, in one cached read."""
+    """The name and the currency, in one cached read, whatever transaction the caller is in (see
+    the module docstring; a new order reads its currency under the lock, ``currency_for_order``)."""
     return catalog_cache.cached(
-        session, catalog_cache.cache_key("store-identity"), (STORE,), StoreIdentity, _load_identity
+        session,
+        catalog_cache.cache_key("store-identity"),
+        (STORE,),
+        StoreIdentity,
+        _load_identity,
+        transaction_independent=True,
     )
 
 
 def _load_identity(session: Session) -> StoreIdentity:
-    config = pricing.get_store_config(session)
+    """A plain read: a store that has not saved settings yet has the defaults. It never inserts the
+    row (as ``pricing.get_store_config`` does): a miss loads through a second session while the
+    caller's transaction may be open, and two inserts of one row would wait for each other."""
+    config = session.get(StoreConfig, pricing.STORE_CONFIG_ID) or StoreConfig(id=pricing.STORE_CONFIG_ID)
     return StoreIdentity(name_of(config), currency_of(config))
 
 

@@ -14,7 +14,7 @@ from revoque.adapters.llm import get_llm
 from revoque.db import session_scope
 from revoque.errors import ValidationError
 from revoque.models import Cart, CartLine, ChatMessage, Faq, OrderStatus, Product, Variant
-from revoque.services import assistant, carts
+from revoque.services import assistant, carts, catalog_cache
 from revoque.services.accounts import sign_up
 from revoque.services.assistant import MESSAGES_PER_MINUTE, RateLimited, Shopper, ask
 from revoque.services.knowledge import (
@@ -261,6 +261,7 @@ def test_identical_questions_over_the_same_facts_come_from_the_cache(catalog):
         variant.price = 1_700_000
         session.add(variant)
         session.get(Product, catalog.ids["Oxford Shirt"]).price_min = 1_700_000
+        catalog_cache.invalidate_products(session, catalog.ids["Oxford Shirt"])  # as every product write does
     _token, third = ask("", "cheapest shirt")
     assert third.engine == "basic" and "₦17,000" in third.text
 

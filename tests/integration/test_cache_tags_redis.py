@@ -145,3 +145,83 @@ def test_an_outage_without_missed_invalidations_keeps_the_cache(
     now[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
     cache.get_or_set_tagged("product:1", ["product:1"], db.read, ttl=60)
     assert db.loads == 2  # the load during the outage only; the entry from before is still good
+
+
+def cards(count: int) -> dict[str, list[str]]:
+    """Tagged entries as the product cards use them: one per product, tagged by product and catalog."""
+    return {f"card:{i}": [f"product:{i}", "catalog"] for i in range(1, count + 1)}
+
+
+def test_a_batch_of_entries_costs_one_round_trip(prefix: str) -> None:
+    counting = CountingRedis.from_url(REDIS_URL)
+    try:
+        cache = RedisCache(counting, prefix)
+        entries = cards(20)
+        first = cache.get_many_tagged(entries)
+        assert first is not None and first.found == {} and set(first.missing) == set(entries)
+        cache.set_many({full_key: f"card {key}" for key, full_key in first.missing.items()}, ttl=60)
+        counting.commands = 0
+        read = cache.get_many_tagged(entries)
+        assert counting.commands == 1
+        assert read is not None and read.missing == {}
+        assert read.found == {key: f"card {key}" for key in entries}
+    finally:
+        counting.close()
+
+
+def test_batch_and_single_reads_share_entries_and_invalidations(client: redis.Redis, prefix: str) -> None:
+    cache = RedisCache(client, prefix)
+    db = Database("₦12,500")
+    assert cache.get_or_set_tagged("card:1", ["product:1", "catalog"], db.read, ttl=60) == "₦12,500"
+    read = cache.get_many_tagged(cards(3))
+    assert read is not None and read.found == {"card:1": "₦12,500"} and set(read.missing) == {"card:2", "card:3"}
+    cache.set_many({full_key: key for key, full_key in read.missing.items()}, ttl=60)
+    assert cache.get_or_set_tagged("card:2", ["product:2", "catalog"], db.read, ttl=60) == "card:2"
+    cache.invalidate("product:2")
+    read = cache.get_many_tagged(cards(3))
+    assert read is not None and set(read.found) == {"card:1", "card:3"} and set(read.missing) == {"card:2"}
+    cache.invalidate("catalog")
+    read = cache.get_many_tagged(cards(3))
+    assert read is not None and read.found == {}
+    assert db.loads == 1
+
+
+def test_a_batch_after_a_lost_tag_version_never_brings_back_an_older_entry(client: redis.Redis, prefix: str) -> None:
+    cache = RedisCache(client, prefix)
+    read = cache.get_many_tagged(cards(2))
+    assert read is not None
+    cache.set_many({full_key: "old" for full_key in read.missing.values()}, ttl=60)
+    client.delete(f"{prefix}:cache-tag:product:1")  # evicted: the script finds a tag without version
+    read = cache.get_many_tagged(cards(2))
+    assert read is not None and read.found == {"card:2": "old"} and set(read.missing) == {"card:1"}
+    cache.set_many({full_key: "new" for full_key in read.missing.values()}, ttl=60)
+    read = cache.get_many_tagged(cards(2))
+    assert read is not None and read.found == {"card:1": "new", "card:2": "old"}
+
+
+def test_a_batch_larger_than_one_script_call_is_read_whole(client: redis.Redis, prefix: str) -> None:
+    cache = RedisCache(client, prefix)
+    entries = cards(cache_module.MAX_BATCH + 3)
+    read = cache.get_many_tagged(entries)
+    assert read is not None
+    cache.set_many({full_key: key for key, full_key in read.missing.items()}, ttl=60)
+    read = cache.get_many_tagged(entries)
+    assert read is not None and read.missing == {} and read.found == {key: key for key in entries}
+
+
+def test_a_batch_with_redis_down_reads_nothing_and_stores_nothing(
+    client: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
+    flaky = SwitchableClient(client)
+    cache = RedisCache(flaky, prefix)  # type: ignore[arg-type]
+    read = cache.get_many_tagged(cards(2))
+    assert read is not None
+    flaky.down = True
+    cache.set_many({full_key: "cached" for full_key in read.missing.values()}, ttl=60)  # lost, quietly
+    assert cache.get_many_tagged(cards(2)) is None
+    flaky.down = False
+    now[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
+    again = cache.get_many_tagged(cards(2))
+    assert again is not None and again.found == {} and again.missing == read.missing

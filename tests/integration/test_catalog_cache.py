@@ -3,24 +3,43 @@ real Redis: "a stale price after an edit is a bug".
 
 Every test first proves the page data is really served from the cache (a change written behind
 the services' back stays invisible), so a fresh price afterwards means the invalidation worked, not
-that nothing was cached. Jobs are only recorded, never run: the cache must be right without them.
+that nothing was cached. Jobs are only recorded, never run: the cache must be right without them
+(the tests of the search index job run it on purpose).
+
+Product cards (search results, suggestions, wishlists, recommendations), search results pages,
+suggestions and the store's identity are cached too, and follow the same rule.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import redis
+from sqlalchemy import event
 from sqlmodel import select, update
 
 from revoque.adapters.cache import get_cache
-from revoque.db import session_scope
+from revoque.adapters.search import SearchQuery, SearchUnavailable
+from revoque.db import get_engine, session_scope
 from revoque.errors import NotFound
 from revoque.models import CartLine, Category, Product, Role, User, Variant
-from revoque.services import carts, catalog, catalog_cache, checkout, pricing, product_admin, shipping
+from revoque.services import (
+    carts,
+    catalog,
+    catalog_cache,
+    checkout,
+    pricing,
+    product_admin,
+    search,
+    shipping,
+    store_identity,
+    store_settings,
+)
 from revoque.services.accounts import AddressInput
 from revoque.services.catalog import SortOrder
 from revoque.services.catalog_cache import CATALOG, LISTINGS, product_tag
@@ -296,3 +315,254 @@ def test_with_redis_down_reads_go_to_the_database_and_edits_show(database, monke
     edit_price(shop, NEW_PRICE)
     after = seen()
     assert (after.page_price, after.cards) == (money(NEW_PRICE), everywhere(NEW_PRICE))
+
+
+# --- product cards, search results and suggestions ------------------------------------------------
+
+
+@pytest.fixture
+def searchable(shop) -> Shop:
+    """The shop with its products in the search index."""
+    search.reindex_all()
+    return shop
+
+
+def mug_id() -> int:
+    with session_scope() as session:
+        return session.exec(select(Product.id).where(Product.slug == "clay-mug")).one()
+
+
+def elsewhere(product_id: int) -> dict[str, Any]:
+    """What a shopper sees of the kettle outside its page and the listings: its card on the search
+    results page (price, in stock), its suggestion's price in the header box, and its card in a
+    wishlist or a recommendation row, read (as those are) by a session already inside a
+    transaction. None where it is not shown."""
+    with session_scope() as session:
+        found = search.search_products(session, SearchQuery(text="steel kettle"))
+        suggested = search.suggest(session, "steel kett")
+        session.exec(select(Product.id)).first()
+        assert session.in_transaction()
+        cards = catalog.cards_for_products(session, [product_id, product_id])
+    result = next((card for card in found.items if card.id == product_id), None)
+    suggestion = next((s for s in suggested if s.href == "/product/steel-kettle"), None)
+    assert len(cards) <= 1  # asked twice, shown once
+    return {
+        "search": (result.price_text, result.in_stock) if result else None,
+        "suggestion": suggestion.price_text if suggestion else None,
+        "cards": (cards[0].price_text, cards[0].in_stock) if cards else None,
+    }
+
+
+def shown(price: int, in_stock: bool = True) -> dict[str, Any]:
+    return {"search": (money(price), in_stock), "suggestion": money(price), "cards": (money(price), in_stock)}
+
+
+def test_cards_results_and_suggestions_show_a_price_edit_at_once(searchable):
+    assert elsewhere(searchable.product_id) == shown(OLD_PRICE)
+    set_price_behind_the_services_back(searchable.variant_id, searchable.product_id, 123_400)
+    assert elsewhere(searchable.product_id) == shown(OLD_PRICE)  # all three served from the cache
+    with session_scope() as session:
+        again = search.search_products(session, SearchQuery(text="  STEEL   Kettle"))
+    assert again.query == "  STEEL   Kettle"  # the same cached page, with the shopper's own words
+    assert [card.price_text for card in again.items] == [money(OLD_PRICE)]
+    searchable.jobs.jobs.clear()
+    edit_price(searchable, NEW_PRICE)
+    assert elsewhere(searchable.product_id) == shown(NEW_PRICE)
+    assert [job.func.__name__ for job in searchable.jobs.jobs] == ["index_product", "embed_product"]  # none ran
+
+
+def test_selling_the_last_units_shows_out_of_stock_on_every_card(searchable):
+    assert elsewhere(searchable.product_id) == shown(OLD_PRICE)
+    selling_the_last_units(searchable)
+    assert elsewhere(searchable.product_id) == shown(OLD_PRICE, in_stock=False)
+
+
+def set_status(shop: Shop, status: str) -> None:
+    with session_scope(write=True) as session:
+        product_admin.bulk_set_status(session, session.get(User, shop.staff_id), [shop.product_id], status)
+
+
+def test_an_archived_product_leaves_results_suggestions_and_cards_at_once(searchable):
+    assert elsewhere(searchable.product_id) == shown(OLD_PRICE)
+    set_status(searchable, "archived")  # the index job has not run: the engine still finds it
+    gone = {"search": None, "suggestion": None, "cards": None}
+    assert elsewhere(searchable.product_id) == gone
+    assert elsewhere(searchable.product_id) == gone  # and "not shown" is what was cached
+    with session_scope() as session:
+        assert [c.title for c in catalog.cards_for_products(session, [searchable.product_id, mug_id()])] == ["Clay Mug"]
+    set_status(searchable, "active")
+    assert elsewhere(searchable.product_id) == shown(OLD_PRICE)
+
+
+def test_an_image_change_shows_on_cached_cards(searchable):
+    with session_scope() as session:
+        [image] = product_admin.product_images(session, searchable.product_id)
+        [card] = catalog.cards_for_products(session, [searchable.product_id])
+    assert card.image_url == image.url != "/placeholder.svg"
+    with session_scope(write=True) as session:
+        product_admin.delete_image(session, session.get(User, searchable.staff_id), image.id)
+    with session_scope() as session:
+        [card] = catalog.cards_for_products(session, [searchable.product_id])
+    assert card.image_url == "/placeholder.svg"
+
+
+SETTINGS_FORM = {  # the admin settings form as saved unchanged, apart from what a test sets
+    "store_name": "Revoque",
+    "contact_email": "hello@shop.ng",
+    "contact_phone": "+234 803 123 4567",
+    "contact_address": "12 Admiralty Way, Lekki",
+    "tax_mode": "inclusive",
+    "tax_rate": "7.5",
+    "card_payments_enabled": "on",
+    "pay_on_delivery_enabled": "on",
+    "bank_transfer_enabled": "",
+}
+
+
+def save_settings(staff_email: str, **changes: str) -> None:
+    data = store_settings.parse_settings_form({**SETTINGS_FORM, **changes}, "NGN")
+    with session_scope(write=True) as session:
+        admin = add_user(session, staff_email, Role.ADMIN)
+        store_settings.update_settings(session, admin, data)
+
+
+def test_a_currency_change_relabels_cached_cards_results_and_suggestions(searchable):
+    assert elsewhere(searchable.product_id) == shown(OLD_PRICE)
+    save_settings("boss@example.com", currency="USD")
+    usd = format_money(OLD_PRICE, "USD")
+    assert elsewhere(searchable.product_id) == {"search": (usd, True), "suggestion": usd, "cards": (usd, True)}
+
+
+def titles_found(text: str) -> list[str]:
+    with session_scope() as session:
+        return [card.title for card in search.search_products(session, SearchQuery(text=text)).items]
+
+
+def test_results_cached_from_the_old_index_are_dropped_when_the_index_job_runs(searchable):
+    assert titles_found("teapot") == []
+    with session_scope() as session:
+        editor = product_admin.load_editor(session, searchable.product_id)
+    editor.title = "Steel Teapot"
+    searchable.jobs.jobs.clear()
+    with session_scope(write=True) as session:
+        staff = session.get(User, searchable.staff_id)
+        product_admin.save_product(session, staff, searchable.product_id, product_admin.editor_input(editor, "NGN"))
+    assert titles_found("teapot") == []  # searched after the commit, before the job: the old index
+    with session_scope() as session:
+        assert search.suggest(session, "teapo") == []
+    for job in searchable.jobs.named("index_product"):
+        job.run()
+    assert titles_found("teapot") == ["Steel Teapot"]
+    with session_scope() as session:
+        assert [s.title for s in search.suggest(session, "teapo")] == ["Steel Teapot"]
+
+
+class BrokenEngine:
+    """An engine whose every call fails as an unreachable one does."""
+
+    def __getattr__(self, _name: str):
+        def fail(*_args, **_kwargs):
+            raise SearchUnavailable("Search is unavailable (query failed).")
+
+        return fail
+
+
+def test_answers_given_while_the_engine_is_down_are_not_cached(searchable, monkeypatch):
+    working = search.get_search_engine
+    monkeypatch.setattr(search, "get_search_engine", BrokenEngine)
+    with session_scope() as session:
+        degraded = search.search_products(session, SearchQuery(text="kettle"))
+        assert search.suggest(session, "kettle") == []
+    assert degraded.degraded and [c.title for c in degraded.items] == ["Steel Kettle"]
+    monkeypatch.setattr(search, "get_search_engine", working)
+    with session_scope() as session:
+        page = search.search_products(session, SearchQuery(text="kettle"))
+        assert [s.title for s in search.suggest(session, "kettle")] == ["Steel Kettle"]
+    assert not page.degraded and page.highlights[0].title_html == "Steel <mark>Kettle</mark>"
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile, by any session."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement.lower())
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def settings_reads(sent: list[str]) -> int:
+    return sum("from storeconfig" in statement for statement in sent)
+
+
+def test_the_store_identity_is_served_from_the_cache_inside_a_transaction(shop):
+    with session_scope() as session:
+        assert store_identity.store_name(session) == "Revoque"  # cached
+    with statements() as sent, session_scope() as session:
+        session.exec(select(Product.id)).first()
+        assert session.in_transaction()
+        assert [store_identity.currency(session) for _ in range(3)] == ["NGN"] * 3
+        assert catalog.cards_for_products(session, [shop.product_id])[0].price_text == money(OLD_PRICE)
+    assert settings_reads(sent) == 0
+    catalog_cache.invalidate_now(store_identity.STORE)
+    with statements() as sent, session_scope() as session:
+        session.exec(select(Product.id)).first()
+        assert [store_identity.store_name(session) for _ in range(3)] == ["Revoque"] * 3
+    assert settings_reads(sent) == 1  # the miss, loaded once and stored
+
+
+def test_the_transaction_that_renames_the_store_reads_its_own_new_name(shop):
+    data = store_settings.parse_settings_form({**SETTINGS_FORM, "store_name": "Lagos Looms"}, "NGN")
+    with session_scope(write=True) as session:
+        admin = add_user(session, "boss@example.com", Role.ADMIN)
+        with session_scope() as other:
+            assert store_identity.store_name(other) == "Revoque"
+        store_settings.update_settings(session, admin, data)
+        assert store_identity.store_name(session) == "Lagos Looms"
+        with session_scope() as other:  # not committed yet: everyone else still sees the old name
+            other.exec(select(Product.id)).first()
+            assert store_identity.store_name(other) == "Revoque"
+    with session_scope() as session:
+        session.exec(select(Product.id)).first()
+        assert store_identity.store_name(session) == "Lagos Looms"
+
+
+@pytest.mark.parametrize("cache_kind", ["redis"], indirect=True)
+def test_cached_cards_cost_one_redis_command_and_no_query(shop, monkeypatch):
+    ids = [mug_id(), shop.product_id]
+    with session_scope() as session:
+        first = catalog.cards_for_products(session, ids)
+    client = get_cache()._client
+    sent_to_redis: list[tuple] = []
+    execute = client.execute_command
+
+    def counting(*args: Any, **options: Any) -> Any:
+        sent_to_redis.append(args)
+        return execute(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counting)
+    with statements() as sent, session_scope() as session:
+        assert catalog.cards_for_products(session, ids) == first
+    assert [command[0] for command in sent_to_redis] == ["EVALSHA"]
+    assert sent == []
+
+
+def test_with_redis_down_cards_results_and_suggestions_come_from_the_database(database, monkeypatch):
+    jobs = record_jobs(monkeypatch)
+    use_settings(monkeypatch, redis_url=DEAD_REDIS_URL)
+    with session_scope(write=True) as session:
+        kettle = add_product(session, "Steel Kettle", variants=[({}, OLD_PRICE, 2)])
+        staff = add_user(session, "sam@example.com", Role.STAFF)
+        shop = Shop(kettle.id, variants_of(session, kettle)[0].id, staff.id, jobs)
+    search.reindex_all()
+    assert elsewhere(shop.product_id) == shown(OLD_PRICE)
+    set_price_behind_the_services_back(shop.variant_id, shop.product_id, 123_400)
+    assert elsewhere(shop.product_id) == shown(123_400)  # nothing was cached
+    edit_price(shop, NEW_PRICE)
+    assert elsewhere(shop.product_id) == shown(NEW_PRICE)

@@ -163,3 +163,45 @@ def test_redis_cache_retries_redis_after_the_pause(clock: list[float]) -> None:
     assert client.calls == 1
     clock[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
     assert cache.get("k") == "back"
+
+
+def test_memory_cache_reads_a_batch_of_tagged_entries() -> None:
+    cache = MemoryCache()
+    entries = {"card:1": ["product:1", "catalog"], "card:2": ["product:2", "catalog"]}
+    assert cache.get_or_set_tagged("card:1", ["product:1", "catalog"], lambda: {"price": "₦12,500"}, ttl=60)
+    read = cache.get_many_tagged(entries)
+    assert read is not None
+    assert read.found == {"card:1": {"price": "₦12,500"}}  # the entry the single read stored
+    assert list(read.missing) == ["card:2"] and read.missing["card:2"] == cache.tagged_key("card:2", entries["card:2"])
+    cache.set_many({read.missing["card:2"]: None}, ttl=60)  # a cached None ("not shown") is a value too
+    assert cache.get_many_tagged(entries) == cache_module.TaggedEntries(
+        {"card:1": {"price": "₦12,500"}, "card:2": None}, {}
+    )
+    cache.invalidate("product:1")
+    read = cache.get_many_tagged(entries)
+    assert read is not None and read.found == {"card:2": None} and list(read.missing) == ["card:1"]
+    assert cache.get_many_tagged({}) == cache_module.TaggedEntries({}, {})
+
+
+def test_set_many_follows_the_ttl_rules(monkeypatch: pytest.MonkeyPatch, clock: list[float]) -> None:
+    monkeypatch.setenv("CACHE_TTL_SECONDS", "30")
+    get_settings.cache_clear()
+    try:
+        cache = MemoryCache()
+        cache.set_many({"a": 1, "b": [2]})
+        cache.set_many({"off": 1}, ttl=0)
+        assert (cache.get("a"), cache.get("b"), cache.get("off", "nothing")) == (1, [2], "nothing")
+        clock[0] += 30
+        assert (cache.get("a"), cache.get("b")) == (None, None)
+        with pytest.raises(TypeError):
+            cache.set_many({"bad": object()}, ttl=60)
+    finally:
+        get_settings.cache_clear()
+
+
+def test_redis_cache_batches_on_dead_port_read_as_no_cache() -> None:
+    client = redis.Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.5, socket_timeout=0.5)
+    cache = RedisCache(client, prefix="revoque-dead")
+    assert cache.get_many_tagged({"card:1": ["product:1"]}) is None
+    cache.set_many({"card:1@v": {"title": "Kettle"}}, ttl=60)
+    assert cache.get_many_tagged({"card:1": ["product:1"]}) is None
