@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import reflex as rx
 
@@ -21,6 +22,7 @@ from revoque.services.vector_index import load_model_before_serving
 from revoque.settings import get_settings
 
 RESERVATION_SWEEP_SECONDS = 60
+HANDLER_THREADS = 16  # per web worker, for handlers' database and cache round trips (see below)
 log = logging.getLogger(__name__)
 install_recorder()  # jobs run in this process that use up their retries are kept for staff
 
@@ -31,6 +33,16 @@ app = rx.App(
 )
 if get_settings().redis_url:
     survive_redis_outages(app, get_settings().redis_url)  # browser tabs keep working while Redis is down
+
+
+@app.register_lifespan_task
+def give_handlers_threads() -> None:
+    """Handlers wait for PostgreSQL and Redis in worker threads (``revoque/state/blocking.py``).
+    With asyncio's default pool (cores + 4 = 6 threads), a worker serving a few dozen tabs had
+    every thread waiting on a query while the CPU had room, and the tabs' events queued for a
+    thread. Each thread holds at most two pooled connections (``db.build_engine`` allows 30)."""
+    executor = ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="revoque-handler")
+    asyncio.get_running_loop().set_default_executor(executor)
 
 
 @app.register_lifespan_task

@@ -25,18 +25,19 @@ Events of one tab are serialised by an in-process lock as well as Redis's, so an
 past another one while the manager switches between Redis and memory.
 
 **Leases.** Taking the lock, loading the states and saving them costs every event several Redis
-round trips plus unpickling and pickling, and a page load is a chain of events (the router's,
-the frame's, the page's). A tab's websocket, and with it every event of the tab, stays on one
-worker, so after an event the worker keeps the tab's lock and its loaded states until the tab has
-been idle ``LEASE_IDLE_SECONDS``: the tab's next events use them in memory. Every
-``CHECKPOINT_SECONDS`` meanwhile the states its events changed are saved and the lock renewed, in
-one fenced script call (a tab that changed nothing only renews), and when the lease ends the rest
-is saved and the lock released. Another worker that wants the tab (a reconnect that landed
-elsewhere, an upload) adds itself to the lock's waiters set, as Reflex's opportunistic locks do;
-the keyspace notification ends the lease at once. (Reflex's own ``REFLEX_OPLOCK_ENABLED`` is not
-used: it knows nothing of outages.) A worker leases at most ``MAX_LEASES`` tabs at a time (past
-that, events save and unlock as usual), and a crashed worker loses at most a checkpoint's worth of
-a tab's page state; carts, orders and sign-ins live in the database.
+round trips plus unpickling and pickling, and a page load is a chain of events (the router's, the
+frame's, the page's). A tab's websocket, and with it every event of the tab, stays on one worker, so
+after an event the worker keeps the tab's lock and its loaded states until the tab has been idle
+``LEASE_IDLE_SECONDS``: the tab's next events use them in memory. Every ``RENEW_SECONDS`` meanwhile
+its lock is renewed, and every ``SAVE_SECONDS`` the states its events changed are saved with the
+renewal, in one fenced script call (pickling them is the costly part, so it is done less often);
+when the lease ends the rest is saved and the lock released. Another worker that wants the tab (a
+reconnect that landed elsewhere, an upload) adds itself to the lock's waiters set, as Reflex's
+opportunistic locks do; the keyspace notification ends the lease at once. (Reflex's own
+``REFLEX_OPLOCK_ENABLED`` is not used: it knows nothing of outages.) A worker leases at most
+``MAX_LEASES`` tabs at a time (past that, events save and unlock as usual), and a crashed worker
+loses at most ``SAVE_SECONDS`` of a tab's page state; carts, orders and sign-ins live in the
+database.
 
 It subclasses ``StateManagerRedis`` because Reflex loads the states a handler reaches for only
 when the manager is one (``BaseState._get_state_from_redis``); it is written against Reflex 0.10.1
@@ -79,7 +80,8 @@ if TYPE_CHECKING:
     from reflex.app import App
 
 LEASE_IDLE_SECONDS = 20.0  # a tab's lock and states stay with its worker this long after its last event
-CHECKPOINT_SECONDS = 4.0  # a leased tab's changes are saved and its lock renewed this often (it lasts 10 s)
+RENEW_SECONDS = 4.0  # a leased tab's lock is renewed this often (it lasts 10 s)
+SAVE_SECONDS = 12.0  # and the states its events changed are saved with the renewal this often
 MAX_LEASES = 2_000  # tabs one worker keeps at a time (each holds its loaded states in memory)
 WAITERS_SUFFIX = b"_waiters"  # Reflex's name for the set of workers waiting for a lock
 
@@ -177,18 +179,22 @@ class _Lease:
     token: BaseStateToken
     held: _Held
     context: StateModificationContext
-    saved_at: float  # when its changes were last saved and its lock renewed
+    saved_at: float  # when its changes were last saved
     last_used: float
     # States whose events the tree already serves: it only grows, so they need no look at it again.
     complete_for: set[type[BaseState]] = dataclasses.field(default_factory=set)
     wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)  # set: hand the tab back now
     task: asyncio.Task | None = None
+    renewed_at: float = dataclasses.field(default_factory=time.monotonic)
 
     def idle_until(self) -> float:
         return self.last_used + LEASE_IDLE_SECONDS
 
     def checkpoint_at(self) -> float:
-        return self.saved_at + CHECKPOINT_SECONDS
+        return self.renewed_at + RENEW_SECONDS
+
+    def save_due(self) -> bool:
+        return time.monotonic() - self.saved_at >= SAVE_SECONDS
 
 
 # KEYS[1]: the tab's lock, KEYS[2..]: its changed states; ARGV: lock id, lock lifetime (ms), state
@@ -405,13 +411,14 @@ class OutageTolerantStateManager(StateManagerRedis):
             await self._end_lease(lease)
 
     async def _checkpoint(self, lease: _Lease) -> bool:
-        """Save what the tab's events changed since the last checkpoint and renew its lock; False
-        (and the lease is over, its states kept in memory as newer than Redis) when the lock was
-        lost or Redis failed."""
+        """Renew the tab's lock, saving what its events changed when a save is due; False (and the
+        lease is over, its states kept in memory as newer than Redis) when the lock was lost or
+        Redis failed."""
         async with self._tab_lock(lease.token):
             if self._leases.get(lease.held.lock_key) is not lease:
                 return False
-            writes = self._collect_state_writes(lease.token, lease.held.state)
+            saving = lease.save_due()
+            writes = self._collect_state_writes(lease.token, lease.held.state) if saving else []
             try:
                 kept = await self._checkpoint_script(
                     keys=[lease.held.lock_key, *(key for key, _ in writes)],
@@ -424,7 +431,8 @@ class OutageTolerantStateManager(StateManagerRedis):
                 self._snapshots.record(lease.token.ident, [], newer_than_redis=True)
                 self._forget_lease(lease)
                 return False
-            lease.saved_at = time.monotonic()
+            lease.renewed_at = time.monotonic()
+            lease.saved_at = lease.renewed_at if saving else lease.saved_at
             return True
 
     async def _end_lease(self, lease: _Lease) -> None:

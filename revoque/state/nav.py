@@ -26,7 +26,7 @@ from revoque.state.wishlist import WishlistState
 # session or cart token changed. The tab's own actions update the header as they happen; this only
 # bounds how long a change made elsewhere (another tab's cart, a renamed store) takes to show, and
 # spares the database a read on every one of a browsing shopper's page loads.
-FRAME_FRESH_SECONDS = 3.0
+FRAME_FRESH_SECONDS = 10.0
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,8 @@ def test_another_worker_asking_for_a_leased_tab_gets_it_at_once_with_every_chang
 
 def test_a_leased_tab_is_saved_at_each_checkpoint_and_keeps_its_lock_past_the_locks_lifetime(redis, monkeypatch):
     monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 30.0)
-    monkeypatch.setattr(state_manager_module, "CHECKPOINT_SECONDS", 0.2)
+    monkeypatch.setattr(state_manager_module, "RENEW_SECONDS", 0.2)
+    monkeypatch.setattr(state_manager_module, "SAVE_SECONDS", 0.2)
     tab = new_tab()
 
     async def scenario(manager: OutageTolerantStateManager) -> None:
@@ -253,7 +254,8 @@ def test_a_leased_tab_is_saved_at_each_checkpoint_and_keeps_its_lock_past_the_lo
 
 def test_a_leased_tab_whose_lock_was_lost_keeps_its_changes_and_writes_them_back(redis, monkeypatch):
     monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 30.0)
-    monkeypatch.setattr(state_manager_module, "CHECKPOINT_SECONDS", 0.2)
+    monkeypatch.setattr(state_manager_module, "RENEW_SECONDS", 0.2)
+    monkeypatch.setattr(state_manager_module, "SAVE_SECONDS", 0.2)
     tab = new_tab()
 
     async def scenario(manager: OutageTolerantStateManager) -> None:

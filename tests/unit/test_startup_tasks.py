@@ -62,3 +62,23 @@ def test_a_model_that_cannot_load_leaves_search_by_meaning_off_without_stopping_
     with caplog.at_level(logging.ERROR, logger=vector_index.__name__):
         app_module.load_search_model()
     assert "search by meaning stays off" in caplog.text
+
+
+def test_handlers_get_enough_threads_for_their_database_round_trips() -> None:
+    """Under load every handler thread waited on PostgreSQL while the CPU had room: asyncio's
+    default pool (cores + 4) was the bottleneck, so each worker sizes its own."""
+
+    async def scenario() -> set[str]:
+        app_module.give_handlers_threads()
+        barrier = threading.Barrier(app_module.HANDLER_THREADS, timeout=10)
+
+        def wait_for_all() -> str:
+            barrier.wait()  # only returns once HANDLER_THREADS threads are in here at once
+            return threading.current_thread().name
+
+        return set(await asyncio.gather(*(asyncio.to_thread(wait_for_all) for _ in range(app_module.HANDLER_THREADS))))
+
+    names = asyncio.run(scenario())
+
+    assert len(names) == app_module.HANDLER_THREADS > 6
+    assert all(name.startswith("revoque-handler") for name in names)
