@@ -411,29 +411,42 @@ class OutageTolerantStateManager(StateManagerRedis):
             await self._end_lease(lease)
 
     async def _checkpoint(self, lease: _Lease) -> bool:
-        """Renew the tab's lock, saving what its events changed when a save is due; False (and the
-        lease is over, its states kept in memory as newer than Redis) when the lock was lost or
-        Redis failed."""
-        async with self._tab_lock(lease.token):
-            if self._leases.get(lease.held.lock_key) is not lease:
-                return False
-            saving = lease.save_due()
-            writes = self._collect_state_writes(lease.token, lease.held.state) if saving else []
-            try:
-                kept = await self._checkpoint_script(
-                    keys=[lease.held.lock_key, *(key for key, _ in writes)],
-                    args=[lease.held.lock_id, self.lock_expiration, self.token_expiration, *(d for _, d in writes)],
-                )
-            except REDIS_DOWN_ERRORS as exc:
-                self._outage.failed(exc)
-                kept = False
-            if not kept:
-                self._snapshots.record(lease.token.ident, [], newer_than_redis=True)
-                self._forget_lease(lease)
-                return False
-            lease.renewed_at = time.monotonic()
-            lease.saved_at = lease.renewed_at if saving else lease.saved_at
+        """Renew the tab's lock, saving what its events changed when a save is due and no event of
+        the tab is running (a renewal touches no state, so it never waits for one: a slow event
+        must not let the lock lapse). False when the lock was lost or Redis failed: the lease is
+        over, and the tab's changes are kept in memory, newer than Redis, for its next event to
+        write back."""
+        tab_lock = self._tab_lock(lease.token)
+        if lease.save_due() and not tab_lock.locked():
+            async with tab_lock:
+                kept = await self._renew(lease, self._collect_state_writes(lease.token, lease.held.state))
+        else:
+            kept = await self._renew(lease, None)
+        if kept:
             return True
+        async with self._tab_lock(lease.token):  # after the tab's running event, if any
+            if self._leases.get(lease.held.lock_key) is lease:
+                self._keep_in_memory(lease.token, lease.held.state)
+                self._forget_lease(lease)
+        return False
+
+    async def _renew(self, lease: _Lease, writes: list[tuple[str, bytes]] | None) -> bool:
+        """One fenced script call: the lock renewed and ``writes`` (None: a renewal only) saved, if
+        the lock is still this worker's."""
+        if self._leases.get(lease.held.lock_key) is not lease:
+            return True  # ended meanwhile: nothing left to renew
+        try:
+            kept = await self._checkpoint_script(
+                keys=[lease.held.lock_key, *(key for key, _ in writes or [])],
+                args=[lease.held.lock_id, self.lock_expiration, self.token_expiration, *(d for _, d in writes or [])],
+            )
+        except REDIS_DOWN_ERRORS as exc:
+            self._outage.failed(exc)
+            return False
+        if kept:
+            lease.renewed_at = time.monotonic()
+            lease.saved_at = lease.renewed_at if writes is not None else lease.saved_at
+        return bool(kept)
 
     async def _end_lease(self, lease: _Lease) -> None:
         """Save the tab's states and release its lock. A lock lost meanwhile (Redis restarted empty,

@@ -252,10 +252,13 @@ def test_a_leased_tab_is_saved_at_each_checkpoint_and_keeps_its_lock_past_the_lo
     run(scenario, redis.url)
 
 
-def test_a_leased_tab_whose_lock_was_lost_keeps_its_changes_and_writes_them_back(redis, monkeypatch):
+@pytest.mark.parametrize("saved_at_checkpoints", [True, False], ids=["saved", "unsaved-changes"])
+def test_a_leased_tab_whose_lock_was_lost_keeps_its_changes_and_writes_them_back(
+    redis, monkeypatch, saved_at_checkpoints
+):
     monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 30.0)
     monkeypatch.setattr(state_manager_module, "RENEW_SECONDS", 0.2)
-    monkeypatch.setattr(state_manager_module, "SAVE_SECONDS", 0.2)
+    monkeypatch.setattr(state_manager_module, "SAVE_SECONDS", 0.2 if saved_at_checkpoints else 30.0)
     tab = new_tab()
 
     async def scenario(manager: OutageTolerantStateManager) -> None:
@@ -263,15 +266,15 @@ def test_a_leased_tab_whose_lock_was_lost_keeps_its_changes_and_writes_them_back
         count = (await add_to_cart(manager, tab))[1]
         client = Redis.from_url(redis.url)
         try:
-            await client.delete(f"{tab.lock_key}_lock")  # as if Redis lost it (restarted empty)
+            await client.delete(f"{tab.lock_key}_lock")  # as if it lapsed, or Redis restarted empty
         finally:
             await client.aclose()
         for _ in range(50):
             if not manager._leases:
                 break
             await asyncio.sleep(0.05)
-        assert not manager._leases  # the checkpoint found the lock gone and let the tab go
-        assert await add_to_cart(manager, tab) == (CART_TOKEN, count + 1)
+        assert not manager._leases  # the renewal found the lock gone and let the tab go
+        assert await add_to_cart(manager, tab) == (CART_TOKEN, count + 1)  # with the change made before
         await manager.hand_back()
         assert await in_redis(redis.url, tab) == (CART_TOKEN, count + 1)
 
