@@ -48,16 +48,29 @@ class Database:
 
 
 class SwitchableClient:
-    """The real client, except that while ``down`` every command fails as a dead Redis does."""
+    """The real client, except that while ``down`` every command fails as a dead Redis does; the
+    cache's clock is ``clock[0]``, so ``recover`` can let the retry pause pass at once."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        self._client = client
+    def __init__(self, client: redis.Redis, clock: list[float]) -> None:
+        self._client, self._clock = client, clock
         self.down = False
 
     def __getattr__(self, name: str) -> Any:
         if self.down:
             raise redis.ConnectionError("Redis is down")
         return getattr(self._client, name)
+
+    def recover(self) -> None:
+        """Redis answers again, and the cache's pause after the failure is over."""
+        self.down = False
+        self._clock[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
+
+
+@pytest.fixture
+def flaky(client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> SwitchableClient:
+    clock = [1000.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: clock[0])
+    return SwitchableClient(client, clock)
 
 
 def test_an_invalidation_in_one_worker_reaches_every_other(client: redis.Redis, prefix: str) -> None:
@@ -110,11 +123,8 @@ def test_a_lost_tag_version_never_brings_back_an_older_entry(client: redis.Redis
 
 
 def test_invalidations_missed_in_an_outage_drop_the_cache_when_redis_returns(
-    client: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+    client: redis.Redis, prefix: str, flaky: SwitchableClient
 ) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
-    flaky = SwitchableClient(client)
     editor = RedisCache(flaky, prefix)  # type: ignore[arg-type]  # the worker that saves the edit
     other = RedisCache(client, prefix)  # a worker that never saw the outage
     db = Database("₦12,500")
@@ -124,25 +134,18 @@ def test_invalidations_missed_in_an_outage_drop_the_cache_when_redis_returns(
     db.price = "₦9,900"
     editor.invalidate("product:1")  # lost: Redis is down for this worker
     assert editor.get_or_set_tagged("product:1", ["product:1"], db.read, ttl=60) == "₦9,900"  # bypassed
-    flaky.down = False
-    now[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
+    flaky.recover()
     assert editor.get_or_set_tagged("product:1", ["product:1"], db.read, ttl=60) == "₦9,900"
     assert other.get_or_set_tagged("product:1", ["product:1"], db.read, ttl=60) == "₦9,900"
 
 
-def test_an_outage_without_missed_invalidations_keeps_the_cache(
-    client: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
-    flaky = SwitchableClient(client)
+def test_an_outage_without_missed_invalidations_keeps_the_cache(prefix: str, flaky: SwitchableClient) -> None:
     cache = RedisCache(flaky, prefix)  # type: ignore[arg-type]
     db = Database("₦12,500")
     cache.get_or_set_tagged("product:1", ["product:1"], db.read, ttl=60)
     flaky.down = True
     assert cache.get_or_set_tagged("product:1", ["product:1"], db.read, ttl=60) == "₦12,500"
-    flaky.down = False
-    now[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
+    flaky.recover()
     cache.get_or_set_tagged("product:1", ["product:1"], db.read, ttl=60)
     assert db.loads == 2  # the load during the outage only; the entry from before is still good
 
@@ -209,19 +212,13 @@ def test_a_batch_larger_than_one_script_call_is_read_whole(client: redis.Redis, 
     assert read is not None and read.missing == {} and read.found == {key: key for key in entries}
 
 
-def test_a_batch_with_redis_down_reads_nothing_and_stores_nothing(
-    client: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
-    flaky = SwitchableClient(client)
+def test_a_batch_with_redis_down_reads_nothing_and_stores_nothing(prefix: str, flaky: SwitchableClient) -> None:
     cache = RedisCache(flaky, prefix)  # type: ignore[arg-type]
     read = cache.get_many_tagged(cards(2))
     assert read is not None
     flaky.down = True
     cache.set_many({full_key: "cached" for full_key in read.missing.values()}, ttl=60)  # lost, quietly
     assert cache.get_many_tagged(cards(2)) is None
-    flaky.down = False
-    now[0] += redis_conn.REDIS_RETRY_AFTER_SECONDS
+    flaky.recover()
     again = cache.get_many_tagged(cards(2))
     assert again is not None and again.found == {} and again.missing == read.missing
