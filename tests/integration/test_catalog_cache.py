@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import event
 from sqlmodel import select, update
 
 from revoque.adapters.cache import get_cache
 from revoque.adapters.search import SearchQuery, SearchUnavailable
-from revoque.db import get_engine, session_scope
+from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.models import CartLine, Category, Product, Role, User, Variant
 from revoque.services import (
@@ -50,6 +48,7 @@ from tests.conftest import REDIS_URL, use_settings
 from tests.factories import add_category, add_collection, add_product, variants_of
 from tests.support.admin import add_user
 from tests.support.recorded_jobs import RecordedJobs, record_jobs
+from tests.support.sql import recorded_statements
 
 
 def money(minor: int) -> str:
@@ -481,37 +480,21 @@ def test_answers_given_while_the_engine_is_down_are_not_cached(searchable, monke
     assert not page.degraded and page.highlights[0].title_html == "Steel <mark>Kettle</mark>"
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database meanwhile, by any session."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        sent.append(statement.lower())
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def settings_reads(sent: list[str]) -> int:
-    return sum("from storeconfig" in statement for statement in sent)
+    return sum("from storeconfig" in statement.lower() for statement in sent)
 
 
 def test_the_store_identity_is_served_from_the_cache_inside_a_transaction(shop):
     with session_scope() as session:
         assert store_identity.store_name(session) == "Revoque"  # cached
-    with statements() as sent, session_scope() as session:
+    with recorded_statements() as sent, session_scope() as session:
         session.exec(select(Product.id)).first()
         assert session.in_transaction()
         assert [store_identity.currency(session) for _ in range(3)] == ["NGN"] * 3
         assert catalog.cards_for_products(session, [shop.product_id])[0].price_text == money(OLD_PRICE)
     assert settings_reads(sent) == 0
     catalog_cache.invalidate_now(store_identity.STORE)
-    with statements() as sent, session_scope() as session:
+    with recorded_statements() as sent, session_scope() as session:
         session.exec(select(Product.id)).first()
         assert [store_identity.store_name(session) for _ in range(3)] == ["Revoque"] * 3
     assert settings_reads(sent) == 1  # the miss, loaded once and stored
@@ -547,7 +530,7 @@ def test_cached_cards_cost_one_redis_command_and_no_query(shop, monkeypatch):
         return execute(*args, **options)
 
     monkeypatch.setattr(client, "execute_command", counting)
-    with statements() as sent, session_scope() as session:
+    with recorded_statements() as sent, session_scope() as session:
         assert catalog.cards_for_products(session, ids) == first
     assert [command[0] for command in sent_to_redis] == ["EVALSHA"]
     assert sent == []

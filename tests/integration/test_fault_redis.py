@@ -12,14 +12,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 from rq import Worker
 from rq.job import Job, JobStatus
 from rq.worker import WorkerStatus
-from sqlalchemy import event
 from sqlmodel import select
 
 from revoque import jobs
@@ -27,7 +25,7 @@ from revoque.adapters import redis_conn
 from revoque.adapters.queue import RQQueue, get_queue
 from revoque.adapters.redis_conn import redis_client
 from revoque.adapters.search import SearchFilters, SearchQuery
-from revoque.db import get_engine, session_scope
+from revoque.db import session_scope
 from revoque.models import Cart, Order, OutboxEmail
 from revoque.services import carts, catalog, checkout, pricing, rate_limit, shipping
 from revoque.services.accounts import AddressInput
@@ -38,6 +36,7 @@ from tests.factories import add_category, add_product, variants_of
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.rq_workers import Workers
 from tests.support.smtp_server import Mailbox, smtp_server
+from tests.support.sql import recorded_statements
 from tests.support.waiting import returns_within, wait_until
 
 KETTLE, BOARD = "Steel Kettle", "Oak Board"
@@ -131,24 +130,8 @@ def kettle_in_stock_in_search() -> bool:
     return page.total > 0
 
 
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    """The SQL statements the store sends to its database inside the block."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def product_page_queries() -> int:
-    with counted_statements() as statements, session_scope() as session:
+    with recorded_statements() as statements, session_scope() as session:
         catalog.get_product(session, "steel-kettle")
     return len(statements)
 
