@@ -393,11 +393,13 @@ class OutageTolerantStateManager(StateManagerRedis):
     async def _leased_tree(self, lease: _Lease, token: BaseStateToken) -> BaseState:
         """The leased tree, with the states an event of ``token.cls`` reaches loaded into it. Reflex
         walks the whole tree to find what is missing; once a class's states are there they stay,
-        so each class is looked for once per lease."""
-        if token.cls not in lease.complete_for:
-            await self.get_state(token, for_state_instance=lease.held.state)
+        so each class is looked for once per lease, and none after the root's (a new tab's hydrate
+        loads the whole tree)."""
+        root = lease.held.state
+        if token.cls not in lease.complete_for and type(root) not in lease.complete_for:
+            await self.get_state(token, for_state_instance=root)
             lease.complete_for.add(token.cls)
-        return lease.held.state
+        return root
 
     async def _keep_lease(self, lease: _Lease) -> None:
         """Checkpoint the tab while it is in use; end the lease once it idles or is asked for."""

@@ -202,11 +202,44 @@ def clamp_page(page: int, total: int, page_size: int) -> tuple[int, int]:
 # --- categories -------------------------------------------------------------------------------
 
 
-def _all_categories(session: Session) -> list[Category]:
-    return list(session.exec(select(Category).order_by(Category.position, Category.name)))
+@dataclass(frozen=True)
+class CategoryNode:
+    """A category as the storefront reads it: plain data, cached once for every page that walks the tree."""
+
+    id: int
+    parent_id: int | None
+    slug: str
+    name: str
+    description: str
+    image_key: str | None
 
 
-def _descendant_ids(categories: Sequence[Category], root_id: int) -> list[int]:
+def category_nodes(session: Session) -> list[CategoryNode]:
+    """Every category in menu order. Product pages, listings and tiles all walk the tree, and
+    loading it row by row cost more than the rest of those pages; only category changes alter it
+    (``invalidate_catalog_structure``), so it is one cache entry whatever transaction asks."""
+    return cached(
+        session,
+        cache_key("categories"),
+        (CATALOG,),
+        list[CategoryNode],
+        read_category_nodes,
+        transaction_independent=True,
+    )
+
+
+def read_category_nodes(session: Session) -> list[CategoryNode]:
+    """``category_nodes`` read through ``session`` itself, uncached: the search documents use it,
+    built in jobs and imports, sometimes in the very transaction that added the categories."""
+    rows = session.exec(
+        select(
+            Category.id, Category.parent_id, Category.slug, Category.name, Category.description, Category.image_key
+        ).order_by(Category.position, Category.name)
+    )
+    return [CategoryNode(*row) for row in rows]
+
+
+def _descendant_ids(categories: Sequence[CategoryNode], root_id: int) -> list[int]:
     children: dict[int | None, list[int]] = defaultdict(list)
     for category in categories:
         children[category.parent_id].append(category.id)
@@ -218,7 +251,7 @@ def _descendant_ids(categories: Sequence[Category], root_id: int) -> list[int]:
     return found
 
 
-def category_trail(categories: Sequence[Category], category_id: int | None) -> list[Category]:
+def category_trail(categories: Sequence[CategoryNode], category_id: int | None) -> list[CategoryNode]:
     """The category and its ancestors, root first (breadcrumbs, search documents); the walk stops
     at a missing parent and at 20 levels, so bad data cannot loop."""
     by_id = {c.id: c for c in categories}
@@ -230,7 +263,7 @@ def category_trail(categories: Sequence[Category], category_id: int | None) -> l
     return trail[::-1]
 
 
-def _breadcrumbs(categories: Sequence[Category], category_id: int | None) -> list[Crumb]:
+def _breadcrumbs(categories: Sequence[CategoryNode], category_id: int | None) -> list[Crumb]:
     trail = category_trail(categories, category_id)
     return [Crumb("Home", "/"), *(Crumb(c.name, category_href(c.slug)) for c in trail)]
 
@@ -244,7 +277,9 @@ def _active_counts_by_category(session: Session) -> dict[int, int]:
     return {category_id: count for category_id, count in rows if category_id is not None}
 
 
-def _tiles(categories: Sequence[Category], wanted: Iterable[Category], counts: dict[int, int]) -> list[CategoryTile]:
+def _tiles(
+    categories: Sequence[CategoryNode], wanted: Iterable[CategoryNode], counts: dict[int, int]
+) -> list[CategoryTile]:
     return [
         CategoryTile(
             slug=c.slug,
@@ -263,7 +298,7 @@ def top_categories(session: Session) -> list[CategoryTile]:
 
 
 def _load_top_categories(session: Session) -> list[CategoryTile]:
-    categories = _all_categories(session)
+    categories = category_nodes(session)
     roots = [c for c in categories if c.parent_id is None]
     return _tiles(categories, roots, _active_counts_by_category(session))
 
@@ -276,7 +311,7 @@ def get_category(session: Session, slug: str) -> CategoryInfo:
 
 
 def _load_category(session: Session, slug: str) -> CategoryInfo:
-    categories = _all_categories(session)
+    categories = category_nodes(session)
     category = next((c for c in categories if c.slug == slug), None)
     if category is None:
         raise NotFound(f"There is no category called “{slug}”.")
@@ -450,7 +485,7 @@ def _load_products(
 ) -> ProductPage:
     statement = select(Product).where(Product.status == ProductStatus.ACTIVE)
     if category_slug:
-        categories = _all_categories(session)
+        categories = category_nodes(session)
         root = next((c for c in categories if c.slug == category_slug), None)
         if root is None:
             raise NotFound(f"There is no category called “{category_slug}”.")
@@ -565,7 +600,7 @@ def _load_product(session: Session, product_id: int | None, slug: str = "") -> P
         title=product.title,
         description=product.description,
         brand=brand.name if brand else "",
-        breadcrumbs=[*_breadcrumbs(_all_categories(session), product.category_id), Crumb(product.title, "")],
+        breadcrumbs=[*_breadcrumbs(category_nodes(session), product.category_id), Crumb(product.title, "")],
         images=[ImageInfo(image_url(i.storage_key), i.alt or product.title) for i in images]
         or [ImageInfo(image_url(None), product.title)],
         options=options,

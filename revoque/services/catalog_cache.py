@@ -7,10 +7,12 @@ Cached values are tagged (see ``revoque.adapters.cache``):
   gone or not active), read in batches by ``catalog.cards_for_products``.
 - ``listings``: everything built from product cards or product counts: category and collection
   listings, home sections, category tiles, search results pages and search suggestions. Any product
-  change drops all of them: which listings show a product depends on its status, category,
+  edit drops all of them: which listings show a product depends on its status, category,
   collections, price and age, and after the commit only the product's id is known, so dropping
   every listing is the one choice that is never stale (a listing is a few indexed queries to
-  rebuild, and its cards come from the card cache).
+  rebuild, and its cards come from the card cache). A change to stock alone (an order, a restock)
+  keeps them unless a variant sold out or came back: no listing filters or sorts by stock, and
+  the in-stock flag is all a listing's cards show of it.
 - ``search``: what the search engines answered (search results pages and suggestions). The index
   jobs change the engines after the product's commit has dropped ``listings``, so they drop this
   tag again once the engine holds the new document (``search.forget_search_results``).
@@ -20,8 +22,9 @@ Cached values are tagged (see ``revoque.adapters.cache``):
 - ``store`` (``store_identity.STORE``): the store's name and currency.
 
 Writers never call the cache directly: ``search.schedule_product_index`` (which every product change
-already calls in its transaction) registers ``invalidate_products``, and category, collection and
-brand changes call ``invalidate_catalog_structure``. Both act once the transaction commits (nothing
+already calls in its transaction) registers ``invalidate_products``, ``search.schedule_stock_index``
+(orders and restocks) ``invalidate_product_pages`` unless availability flipped, and category,
+collection and brand changes call ``invalidate_catalog_structure``. All act once the transaction commits (nothing
 on rollback), so a reader can never cache data older than the invalidation.
 
 A read inside a transaction normally skips the cache (``can_cache``). Values that do not depend on
@@ -72,6 +75,11 @@ def product_tag(product_id: int) -> str:
 def invalidate_products(session: Session, *product_ids: int) -> None:
     """Drop these products' page data and every listing once ``session`` commits."""
     invalidate_after_commit(session, LISTINGS, *(product_tag(i) for i in product_ids))
+
+
+def invalidate_product_pages(session: Session, *product_ids: int) -> None:
+    """Drop these products' page data and cards, not the listings, once ``session`` commits."""
+    invalidate_after_commit(session, *(product_tag(i) for i in product_ids))
 
 
 def invalidate_catalog_structure(session: Session) -> None:

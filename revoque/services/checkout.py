@@ -222,12 +222,14 @@ def _place(session: Session, cart_id: int, details: CheckoutDetails, email: str,
     method = shipping.get_active_method(session, details.shipping_method_id)
     _check_payment_method(session, details.payment_method)
     order = _new_order(session, cart, details, email, method, lines, variants)
+    sold_out = False
     for line in lines:
         variant = variants[line.variant_id]
         if variant.track_inventory:
-            variant.stock_on_hand -= line.quantity
-            session.add(variant)
-    search.schedule_product_index(session, *(variant.product_id for variant in variants.values()))
+            sold_out |= inventory.move_stock(session, variant, -line.quantity)
+    search.schedule_stock_index(
+        session, *(variant.product_id for variant in variants.values()), availability_changed=sold_out
+    )
     if order.user_id and not accounts.list_addresses(session, order.user_id):
         accounts.add_address(session, order.user_id, details.address)  # a first order fills the address book
     inventory.release_cart(session, cart_id)

@@ -37,6 +37,16 @@ def lock_variants(session: Session, variant_ids: Iterable[int]) -> dict[int, Var
     return {row.id: row for row in rows}
 
 
+def move_stock(session: Session, variant: Variant, units: int) -> bool:
+    """Add ``units`` (negative: sold) to a variant's stock on hand. Returns whether the variant
+    crossed between sold out and in stock: the only stock change a listing shows (its cards'
+    in-stock flag), so callers drop the cached listings only then (``search.schedule_stock_index``)."""
+    before = variant.stock_on_hand
+    variant.stock_on_hand = before + units
+    session.add(variant)
+    return (before > 0) != (variant.stock_on_hand > 0)
+
+
 def reserved_by_others(
     session: Session, variant_ids: Iterable[int], cart_id: int | None, now: datetime | None = None
 ) -> dict[int, int]:

@@ -59,7 +59,7 @@ from revoque.models import (
 from revoque.services import accounts, audit, invoices, orders, payments, search
 from revoque.services.accounts import OrderLineInfo
 from revoque.services.catalog import clamp_page
-from revoque.services.inventory import lock_variants
+from revoque.services.inventory import lock_variants, move_stock
 from revoque.services.money import currency_info, format_money, parse_money
 from revoque.services.orders import EventView
 from revoque.services.payments import PaymentState, RefundState
@@ -947,19 +947,21 @@ def _restock(session: Session, request: OrderRequest, lines: dict[int, OrderLine
     variants = lock_variants(session, [line.variant_id for line in chosen if line.variant_id is not None])
     returned = _returned_units(session, list(quantities))
     added = 0
+    flipped = False
     for line in chosen:
         quantity = quantities[line.id]
         variant = variants.get(line.variant_id)
         units = quantity if variant is not None and variant.track_inventory else 0
         if units:
-            variant.stock_on_hand += units
-            session.add(variant)
+            flipped |= move_stock(session, variant, units)
             added += units
         session.add(ReturnLine(request_id=request.id, order_line_id=line.id, quantity=quantity, restocked_units=units))
         if returned.get(line.id, 0) + quantity >= line.quantity:
             line.restocked = True
             session.add(line)
-    search.schedule_product_index(session, *(line.product_id for line in chosen if line.product_id is not None))
+    search.schedule_stock_index(
+        session, *(line.product_id for line in chosen if line.product_id is not None), availability_changed=flipped
+    )
     session.flush()
     return added
 

@@ -47,7 +47,7 @@ from revoque.errors import RevoqueError, ValidationError
 from revoque.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 from revoque.models.base import utcnow
 from revoque.services import emails, search, store_identity
-from revoque.services.inventory import lock_variants
+from revoque.services.inventory import lock_variants, move_stock
 from revoque.services.pricing import as_utc
 
 ORDER_NUMBER_PREFIX = "RVQ-"
@@ -210,15 +210,17 @@ def restock_order(session: Session, order: Order) -> int:
     ).all()
     variants = lock_variants(session, [line.variant_id for line in lines if line.variant_id is not None])
     returned = 0
+    flipped = False
     for line in lines:
         variant = variants.get(line.variant_id)
         if variant is not None and variant.track_inventory:
-            variant.stock_on_hand += line.quantity
+            flipped |= move_stock(session, variant, line.quantity)
             returned += line.quantity
-            session.add(variant)
         line.restocked = True
         session.add(line)
-    search.schedule_product_index(session, *(line.product_id for line in lines if line.product_id is not None))
+    search.schedule_stock_index(
+        session, *(line.product_id for line in lines if line.product_id is not None), availability_changed=flipped
+    )
     session.flush()
     return returned
 

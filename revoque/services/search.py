@@ -11,11 +11,11 @@ lowercased and its spaces collapsed), tagged ``listings`` (dropped by every prod
 commit) and ``search`` (dropped again when an index job has changed the engine: a search between
 the commit and the job would have cached the old index's answer). Degraded answers are not cached.
 
-Index sync: whatever changes a product's document (an edit, stock sold or put back, a status
-change) calls ``schedule_product_index`` in the same transaction; the ``index_product`` job runs
-after commit and rebuilds that one document from the database, so it is idempotent and safe to
-retry. ``reindex_all`` rebuilds everything into the live index (replace by id, then delete what is no
-longer active), so searches keep answering while it runs.
+Index sync: whatever changes a product's document (an edit, a status change) calls
+``schedule_product_index`` in the same transaction (stock sold or put back: ``schedule_stock_index``);
+the ``index_product`` job runs after commit and rebuilds that one document from the database, so it
+is idempotent and safe to retry. ``reindex_all`` rebuilds everything into the live index (replace by
+id, then delete what is no longer active), so searches keep answering while it runs.
 """
 
 from __future__ import annotations
@@ -589,6 +589,23 @@ def schedule_product_index(session: Session, *product_ids: int) -> None:
     here, so this is also where the storefront's cached product pages and listings are dropped
     (synchronously after the commit, not by the job: a stale price must not outlive the write)."""
     catalog_cache.invalidate_products(session, *product_ids)
+    _index_after_commit(session, product_ids)
+
+
+def schedule_stock_index(session: Session, *product_ids: int, availability_changed: bool) -> None:
+    """``schedule_product_index`` for a change to stock or units sold alone (an order, a restock).
+    The products' pages, cards and documents change; listings show stock only as their cards'
+    in-stock flag, so they are dropped only when a variant sold out or came back
+    (``availability_changed``, from ``inventory.move_stock``): at a few orders a second, dropping
+    them on every order left the category pages nearly uncached under load."""
+    if availability_changed:
+        catalog_cache.invalidate_products(session, *product_ids)
+    else:
+        catalog_cache.invalidate_product_pages(session, *product_ids)
+    _index_after_commit(session, product_ids)
+
+
+def _index_after_commit(session: Session, product_ids: Iterable[int]) -> None:
     for product_id in sorted(set(product_ids)):
         enqueue_after_commit(session, jobs.index_product, product_id, job_id=f"index-product-{product_id}")
 

@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from revoque.adapters.search import price_bucket
 from revoque.models import (
     Brand,
-    Category,
     OrderLine,
     Product,
     ProductImage,
@@ -31,7 +30,7 @@ from revoque.models import (
     Tag,
     Variant,
 )
-from revoque.services.catalog import category_trail, image_url, product_href
+from revoque.services.catalog import CategoryNode, category_trail, image_url, product_href, read_category_nodes
 
 Document = dict[str, Any]
 
@@ -42,7 +41,7 @@ COLOUR_OPTION_WORDS = ("colour", "color")
 def iter_documents(session: Session, batch_size: int = 500) -> Iterator[list[Document]]:
     """Documents for every active product, ``batch_size`` at a time in id order; each batch costs a
     handful of queries, whatever its size."""
-    categories = list(session.exec(select(Category)))
+    categories = read_category_nodes(session)
     last_id = 0
     while True:
         products = session.exec(
@@ -62,7 +61,7 @@ def build_document(session: Session, product_id: int) -> Document | None:
     product = session.get(Product, product_id)
     if product is None or product.status != ProductStatus.ACTIVE:
         return None
-    return _documents(session, [product], list(session.exec(select(Category))))[0]
+    return _documents(session, [product], read_category_nodes(session))[0]
 
 
 def active_product_ids(session: Session) -> set[int]:
@@ -70,7 +69,7 @@ def active_product_ids(session: Session) -> set[int]:
     return set(session.exec(select(Product.id).where(Product.status == ProductStatus.ACTIVE)))
 
 
-def _documents(session: Session, products: Sequence[Product], categories: Sequence[Category]) -> list[Document]:
+def _documents(session: Session, products: Sequence[Product], categories: Sequence[CategoryNode]) -> list[Document]:
     ids = [p.id for p in products]
     brand_ids = {p.brand_id for p in products if p.brand_id}
     brands = {b.id: b for b in session.exec(select(Brand).where(col(Brand.id).in_(brand_ids)))}

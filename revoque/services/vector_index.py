@@ -42,6 +42,8 @@ from revoque.adapters.vectors import (
 )
 from revoque.db import session_scope
 from revoque.models import Product, ProductStatus, Variant
+from revoque.services import catalog_cache
+from revoque.services.catalog_cache import CATALOG, LISTINGS, SEARCH, cache_key
 from revoque.services.search_documents import Document, active_product_ids, build_document, iter_documents
 from revoque.settings import get_settings
 
@@ -197,18 +199,35 @@ def _ready_embedder() -> Embedder:
 def related_products(session: Session, product_id: int, limit: int = 8) -> list[int]:
     """Active, in-stock products most like this one (by its stored embedding), the same category
     favoured by ``SAME_CATEGORY_BOOST``. Empty when the product is not embedded yet or the vector
-    engine is down: recommendations are optional, the product page must still show."""
-    product = session.get(Product, product_id)
-    if product is None or limit <= 0:
+    engine is down: recommendations are optional, the product page must still show.
+
+    Cached like search results (every product page asks): what changes the answer drops it, an
+    edit, a status change or a variant selling out or coming back (``listings``), a new embedding
+    (``search``); an answer given while the engine is down is not kept."""
+    if limit <= 0:
         return []
-    store, name = get_vector_store(), products_collection()
-    unwanted = VectorFilter(in_stock=True, exclude_ids=[product_id])
     try:
-        vector = store.vector(name, product_id)
-        hits = store.search(name, vector, limit * RELATED_CANDIDATES, unwanted) if vector is not None else []
+        return catalog_cache.cached(
+            session,
+            cache_key("related", product_id, limit),
+            (CATALOG, LISTINGS, SEARCH),
+            list[int],
+            lambda s: _related(s, product_id, limit),
+            transaction_independent=True,
+        )
     except (VectorStoreError, EmbedderError) as exc:
         log.warning("No related products for product %s: %s", product_id, exc)
         return []
+
+
+def _related(session: Session, product_id: int, limit: int) -> list[int]:
+    product = session.get(Product, product_id)
+    if product is None:
+        return []
+    store, name = get_vector_store(), products_collection()
+    unwanted = VectorFilter(in_stock=True, exclude_ids=[product_id])
+    vector = store.vector(name, product_id)
+    hits = store.search(name, vector, limit * RELATED_CANDIDATES, unwanted) if vector is not None else []
     categories = _visible(session, [hit_id for hit_id, _ in hits], in_stock=True)
 
     def boosted(hit: tuple[int, float]) -> float:

@@ -25,12 +25,13 @@ from revoque.adapters.cache import get_cache
 from revoque.adapters.search import SearchQuery, SearchUnavailable
 from revoque.db import session_scope
 from revoque.errors import NotFound
-from revoque.models import CartLine, Category, Product, Role, User, Variant
+from revoque.models import CartLine, Category, Order, Product, Role, User, Variant
 from revoque.services import (
     carts,
     catalog,
     catalog_cache,
     checkout,
+    orders,
     pricing,
     product_admin,
     search,
@@ -182,9 +183,14 @@ def test_a_price_edit_shows_on_the_product_page_listings_and_home_at_once(shop):
 
 
 def selling_the_last_units(shop: Shop) -> None:
+    selling(shop, units=2)
+
+
+def selling(shop: Shop, units: int) -> None:
+    """A checkout of ``units`` kettles (two in stock)."""
     with session_scope(write=True) as session:
         cart = carts.open_cart(session, token=carts.new_token())
-        session.add(CartLine(cart_id=cart.id, variant_id=shop.variant_id, quantity=2))
+        session.add(CartLine(cart_id=cart.id, variant_id=shop.variant_id, quantity=units))
         cart_id = cart.id
     with session_scope() as session:
         method_id = shipping.list_active_methods(session)[0].id
@@ -202,6 +208,39 @@ def test_selling_the_last_units_flips_every_stock_badge(shop):
     after = seen()
     assert after.page_badge == "Out of stock"
     assert after.cards == everywhere(123_400, in_stock=False)
+
+
+def test_an_order_that_leaves_stock_updates_the_product_page_and_keeps_the_listings(shop):
+    """Listings show stock only as the in-stock flag, so an order that flips none keeps them."""
+    assert seen().page_badge == "Only 2 left"
+    assert_served_from_cache(shop)
+    selling(shop, units=1)
+    after = seen()
+    assert (after.page_price, after.page_badge) == (money(123_400), "Only 1 left")  # reloaded
+    assert after.cards == everywhere(OLD_PRICE)  # still cached: the price written behind its back is unseen
+
+
+def test_stock_put_back_after_a_sell_out_shows_in_stock_on_every_card(shop):
+    selling_the_last_units(shop)
+    assert seen().cards == everywhere(OLD_PRICE, in_stock=False)
+    with session_scope(write=True) as session:
+        orders.restock_order(session, session.exec(select(Order)).one())
+    after = seen()
+    assert after.page_badge == "Only 2 left"
+    assert after.cards == everywhere(OLD_PRICE)
+
+
+def category_reads(sent: list[str]) -> int:
+    return sum("from category" in statement.lower() for statement in sent)
+
+
+def test_product_pages_and_listings_rebuild_without_reading_the_category_tree_again(shop):
+    seen()
+    catalog_cache.invalidate_now(product_tag(shop.product_id), LISTINGS)
+    with recorded_statements() as sent:
+        assert seen().page_price == money(OLD_PRICE)
+    assert sent  # the product page and the listings were loaded again
+    assert category_reads(sent) == 0
 
 
 def test_a_reader_between_the_write_and_its_commit_cannot_keep_the_old_price(shop):

@@ -11,9 +11,11 @@ import pytest
 from sqlmodel import Session
 
 from revoque.adapters.embedder import Embedder
-from revoque.adapters.vectors import VectorFilter, get_vector_store
+from revoque.adapters.vectors import VectorFilter, VectorStoreError, get_vector_store
 from revoque.db import session_scope
-from revoque.models import Category, Product
+from revoque.models import Category, Product, Variant
+from revoque.services.inventory import move_stock
+from revoque.services.search import schedule_stock_index
 from revoque.services.vector_index import (
     SAME_CATEGORY_BOOST,
     embed_products,
@@ -24,7 +26,7 @@ from revoque.services.vector_index import (
     schedule_product_embedding,
     semantic_search,
 )
-from tests.factories import add_category, add_product
+from tests.factories import add_category, add_product, variants_of
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -129,6 +131,42 @@ def test_related_products_exclude_self_and_unavailable_and_favour_the_category(d
         assert related_products(session, draft) == []  # not embedded: nothing to compare with
         assert related_products(session, 999_999) == []
     assert SAME_CATEGORY_BOOST > 0
+
+
+def move_twin_stock(variant_id: int, units: int) -> None:
+    """Stock sold (negative) or put back, the way checkout and restocks change it."""
+    with session_scope(write=True) as session:
+        variant = session.get(Variant, variant_id)
+        schedule_stock_index(session, variant.product_id, availability_changed=move_stock(session, variant, units))
+
+
+def test_related_products_are_cached_until_one_sells_out_and_never_while_the_engine_is_down(
+    database, embedder, monkeypatch
+) -> None:
+    with session_scope(write=True) as session:
+        target = add_product(session, "Crimson evening gown").id
+        twin = add_product(session, "Red party dress", variants=[({}, 90_000, 1)])
+        twin_id, twin_variant = twin.id, variants_of(session, twin)[0].id
+    reembed_all()
+    with session_scope() as session:
+        assert related_products(session, target) == [twin_id]
+    store = get_vector_store()
+    with monkeypatch.context() as patched, session_scope() as session:
+        patched.setattr(store, "search", lambda *_a, **_k: pytest.fail("not served from the cache"))
+        assert related_products(session, target) == [twin_id]
+    move_twin_stock(twin_variant, -1)  # the last one sold
+    with session_scope() as session:
+        assert related_products(session, target) == []
+
+    def down(*_args, **_kwargs):
+        raise VectorStoreError("the vector engine is down")
+
+    move_twin_stock(twin_variant, 1)  # back in stock while the engine is down: nothing cached
+    with monkeypatch.context() as patched, session_scope() as session:
+        patched.setattr(store, "vector", down)
+        assert related_products(session, target) == []
+    with session_scope() as session:
+        assert related_products(session, target) == [twin_id]
 
 
 def test_semantic_search_finds_meaning_and_applies_filters(database, embedder) -> None:

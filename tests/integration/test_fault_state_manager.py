@@ -17,6 +17,8 @@ import pytest
 from redis.asyncio import Redis
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
+from reflex.state import State
+from reflex_base.registry import RegistrationContext
 
 from revoque.adapters import redis_conn
 from revoque.adapters import state_manager as state_manager_module
@@ -277,6 +279,36 @@ def test_a_leased_tab_whose_lock_was_lost_keeps_its_changes_and_writes_them_back
         assert await add_to_cart(manager, tab) == (CART_TOKEN, count + 1)  # with the change made before
         await manager.hand_back()
         assert await in_redis(redis.url, tab) == (CART_TOKEN, count + 1)
+
+    run(scenario, redis.url)
+
+
+def test_a_tab_leased_by_its_hydrate_finds_every_state_without_looking_again(redis, monkeypatch):
+    """A new tab's first event (the hydrate, on the root state) loads the whole tree, so later
+    events of any state class are served from the lease without walking the tree for missing states."""
+    monkeypatch.setattr(state_manager_module, "LEASE_IDLE_SECONDS", 8.0)
+    ident = str(uuid.uuid4())
+    registration = RegistrationContext.get()  # the app's states, for the scenario's own thread
+
+    async def scenario(manager: OutageTolerantStateManager) -> None:
+        RegistrationContext.set(registration)
+        for _ in range(100):  # the lock-release listener must be up before a tab is kept
+            async with manager.modify_state(BaseStateToken(ident=ident, cls=State)):
+                pass
+            if manager._leases:
+                break
+            await asyncio.sleep(0.05)
+        assert manager._leases
+        lookups: list[BaseStateToken] = []
+        get_state = manager.get_state
+
+        async def counting(token, *args, **kwargs):
+            lookups.append(token)
+            return await get_state(token, *args, **kwargs)
+
+        monkeypatch.setattr(manager, "get_state", counting)
+        assert await add_to_cart(manager, BaseStateToken(ident=ident, cls=CartState)) == (CART_TOKEN, 1)
+        assert lookups == []
 
     run(scenario, redis.url)
 
