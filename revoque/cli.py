@@ -97,12 +97,11 @@ def _reindex_keywords() -> None:
 def _reembed() -> None:
     from revoque.db import session_scope
     from revoque.services.knowledge import reindex_knowledge
-    from revoque.services.search import forget_search_results
-    from revoque.services.vector_index import reembed_all
+    from revoque.services.vector_index import forget_vector_answers, reembed_all
 
     started = time.perf_counter()
     written = reembed_all(progress=_progress_bar("embedding"))
-    forget_search_results()  # hybrid answers cached from the old vectors
+    forget_vector_answers()  # hybrid answers and related products cached from the old vectors
     print(f"embedded {written} products for related products in {time.perf_counter() - started:.1f}s")
     with session_scope() as session:
         passages = reindex_knowledge(session)

@@ -83,14 +83,13 @@ def embed_product(product_id: int) -> int:
     """Re-embed one product into the vector index, or drop it when it is no longer active (queued by
     revoque.services.vector_index.schedule_product_embedding after the change commits). It reads the
     current rows and replaces the point, so running it late or twice leaves the same point. Search
-    results cached meanwhile from the old point are dropped once the new one is in."""
+    results and related products cached meanwhile from the old point are dropped once the new one is in."""
     from revoque.db import session_scope
-    from revoque.services.search import forget_search_results
-    from revoque.services.vector_index import embed_products
+    from revoque.services.vector_index import embed_products, forget_vector_answers
 
     with session_scope() as session:
         embedded = embed_products(session, [product_id])
-    forget_search_results()
+    forget_vector_answers()
     return embedded
 
 
@@ -98,11 +97,10 @@ def reembed_catalog() -> int:
     """Re-embed every active product (queued once after a large import instead of one job per
     product). Points are replaced by id, so a retry or a late run leaves the same collection.
     Search results cached from the old points are dropped at the end."""
-    from revoque.services.search import forget_search_results
-    from revoque.services.vector_index import reembed_all
+    from revoque.services.vector_index import forget_vector_answers, reembed_all
 
     embedded = reembed_all()
-    forget_search_results()
+    forget_vector_answers()
     return embedded
 
 

@@ -16,6 +16,10 @@ Cached values are tagged (see ``revoque.adapters.cache``):
 - ``search``: what the search engines answered (search results pages and suggestions). The index
   jobs change the engines after the product's commit has dropped ``listings``, so they drop this
   tag again once the engine holds the new document (``search.forget_search_results``).
+- ``popularity``: results pages ordered by units sold (the "most popular" sort, and browsing
+  without words). An order changes only that in a document, so its index job drops just this tag.
+- ``vectors``: answers from the product vectors (related products), dropped with ``search`` by the
+  embedding jobs (``vector_index.forget_vector_answers``).
 - ``catalog``: categories, collections and brands (names, tree, collection membership). It is
   folded into every catalog key, so a structure change drops everything.
 - ``home``: the home page's sections.
@@ -58,6 +62,8 @@ K = TypeVar("K")
 CATALOG = "catalog"
 LISTINGS = "listings"
 SEARCH = "search"
+POPULARITY = "popularity"
+VECTORS = "vectors"
 HOME = "home"
 KEY_PREFIX = "catalog:v1:"
 MAX_PLAIN_KEY = 200  # longer keys (slugs from URLs can be anything) are hashed

@@ -8,7 +8,8 @@ offered: active, with stock (or untracked stock), never the product itself. Ties
 bought together most recently, then the lower id, so the row is stable between page views.
 
 The ranking is one grouped query over the order lines of this product's orders; it is cached, keyed
-by the newest order id (so a new order anywhere means a fresh answer), for
+by the newest order holding this product (so a new order of it means a fresh answer; keyed by the
+newest order anywhere, every order emptied every product page's entry), for
 ``BOUGHT_TOGETHER_TTL_SECONDS`` (never longer than CACHE_TTL_SECONDS, so 0 still turns caching off).
 A product that sells out inside that window may stay in the row a little longer; the card then says
 "Sold out", which is honest, and the next refresh drops it.
@@ -32,7 +33,7 @@ BOUGHT_TOGETHER_TTL_SECONDS = 120  # short: new orders and stock changes show wi
 
 
 def bought_together_cache_key(product_id: int, limit: int, latest_order_id: int) -> str:
-    """Keyed by the newest order too: any new order is a fresh answer, otherwise it is reused."""
+    """Keyed by the newest order holding the product too: a new one is a fresh answer."""
     return f"recommendations:bought-together:{product_id}:{limit}:{latest_order_id}"
 
 
@@ -42,9 +43,9 @@ def frequently_bought_together(session: Session, product_id: int, limit: int = B
     if limit <= 0:
         return []
     ttl = min(BOUGHT_TOGETHER_TTL_SECONDS, get_settings().cache_ttl_seconds)
-    latest_order_id = session.exec(select(func.max(Order.id))).one() or 0
+    latest_order_id = session.exec(select(func.max(OrderLine.order_id)).where(OrderLine.product_id == product_id)).one()
     return get_cache().get_or_set(
-        bought_together_cache_key(product_id, limit, latest_order_id),
+        bought_together_cache_key(product_id, limit, latest_order_id or 0),
         ttl,
         lambda: _bought_together(session, product_id, limit),
     )

@@ -9,7 +9,9 @@ or filters other than category) and suggestions go quiet, so search trouble neve
 Results pages and suggestions are cached for repeated queries (keyed by the query with its text
 lowercased and its spaces collapsed), tagged ``listings`` (dropped by every product change at its
 commit) and ``search`` (dropped again when an index job has changed the engine: a search between
-the commit and the job would have cached the old index's answer). Degraded answers are not cached.
+the commit and the job would have cached the old index's answer). A job whose document changed only
+in units sold (an order) drops just the pages ordered by them (``popularity``): at a few orders a
+second, dropping every cached search left search nearly uncached. Degraded answers are not cached.
 
 Index sync: whatever changes a product's document (an edit, a status change) calls
 ``schedule_product_index`` in the same transaction (stock sold or put back: ``schedule_stock_index``);
@@ -21,6 +23,7 @@ id, then delete what is no longer active), so searches keep answering while it r
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import html
 import json
 import logging
@@ -45,6 +48,7 @@ from revoque.adapters.search import (
     SearchUnavailable,
     SortKey,
     edit_distance,
+    effective_sort,
     get_search_engine,
     normalize_words,
     typo_budget,
@@ -61,10 +65,10 @@ from revoque.services.catalog import (
     clamp_page,
     list_products,
 )
-from revoque.services.catalog_cache import CATALOG, LISTINGS, SEARCH, cache_key
+from revoque.services.catalog_cache import CATALOG, LISTINGS, POPULARITY, SEARCH, cache_key
 from revoque.services.money import format_money
 from revoque.services.query_parsing import describe_limits, parse_price_limits
-from revoque.services.search_documents import active_product_ids, build_document, iter_documents
+from revoque.services.search_documents import Document, active_product_ids, build_document, iter_documents
 from revoque.services.vector_index import products_collection, semantic_search
 
 log = logging.getLogger(__name__)
@@ -198,7 +202,7 @@ def search_products(session: Session, query: SearchQuery) -> SearchPage:
         page = catalog_cache.cached(
             session,
             _results_key(searched),
-            RESULT_TAGS,
+            (*RESULT_TAGS, POPULARITY) if effective_sort(searched) is SortKey.POPULAR else RESULT_TAGS,
             SearchPage,
             lambda s: _results_page(s, searched),
             transaction_independent=True,
@@ -620,13 +624,31 @@ def index_product(product_id: int) -> bool:
         engine.delete_documents([product_id])
     else:
         engine.replace_documents([document])
-    forget_search_results()
+    if _only_popularity_changed(product_id, document):
+        catalog_cache.invalidate_now(POPULARITY)
+    else:
+        forget_search_results()
     return document is not None
 
 
+def _only_popularity_changed(product_id: int, document: Document | None) -> bool:
+    """Whether the engine's document for the product changed in units sold alone since the last
+    index job, by a fingerprint of the rest kept in the cache (gone, or Redis down: it changed)."""
+    key = cache_key("search-document", product_id)
+    fingerprint = None if document is None else _fingerprint_without_popularity(document)
+    unchanged = fingerprint is not None and get_cache().get(key) == fingerprint
+    get_cache().set(key, fingerprint)
+    return unchanged
+
+
+def _fingerprint_without_popularity(document: Document) -> str:
+    rest = {name: value for name, value in document.items() if name != "popularity"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def forget_search_results() -> None:
-    """Drop the cached results pages and suggestions once an engine holds new documents (or
-    vectors): they may have been cached from the old ones after the change's commit dropped them."""
+    """Drop the cached results pages and suggestions once the keyword engine holds new documents:
+    they may have been cached from the old ones after the change's commit dropped them."""
     catalog_cache.invalidate_now(SEARCH)
 
 

@@ -43,7 +43,7 @@ from revoque.adapters.vectors import (
 from revoque.db import session_scope
 from revoque.models import Product, ProductStatus, Variant
 from revoque.services import catalog_cache
-from revoque.services.catalog_cache import CATALOG, LISTINGS, SEARCH, cache_key
+from revoque.services.catalog_cache import CATALOG, LISTINGS, SEARCH, VECTORS, cache_key
 from revoque.services.search_documents import Document, active_product_ids, build_document, iter_documents
 from revoque.settings import get_settings
 
@@ -203,14 +203,14 @@ def related_products(session: Session, product_id: int, limit: int = 8) -> list[
 
     Cached like search results (every product page asks): what changes the answer drops it, an
     edit, a status change or a variant selling out or coming back (``listings``), a new embedding
-    (``search``); an answer given while the engine is down is not kept."""
+    (``vectors``); an answer given while the engine is down is not kept."""
     if limit <= 0:
         return []
     try:
         return catalog_cache.cached(
             session,
             cache_key("related", product_id, limit),
-            (CATALOG, LISTINGS, SEARCH),
+            (CATALOG, LISTINGS, VECTORS),
             list[int],
             lambda s: _related(s, product_id, limit),
             transaction_independent=True,
@@ -218,6 +218,12 @@ def related_products(session: Session, product_id: int, limit: int = 8) -> list[
     except (VectorStoreError, EmbedderError) as exc:
         log.warning("No related products for product %s: %s", product_id, exc)
         return []
+
+
+def forget_vector_answers() -> None:
+    """Drop what was cached from the old vectors once the embedding jobs have written new ones:
+    related products, and the search results that fused them in."""
+    catalog_cache.invalidate_now(SEARCH, VECTORS)
 
 
 def _related(session: Session, product_id: int, limit: int) -> list[int]:

@@ -22,7 +22,7 @@ import redis
 from sqlmodel import select, update
 
 from revoque.adapters.cache import get_cache
-from revoque.adapters.search import SearchQuery, SearchUnavailable
+from revoque.adapters.search import SearchQuery, SearchUnavailable, SortKey
 from revoque.db import session_scope
 from revoque.errors import NotFound
 from revoque.models import CartLine, Category, Order, Product, Role, User, Variant
@@ -41,7 +41,7 @@ from revoque.services import (
 )
 from revoque.services.accounts import AddressInput
 from revoque.services.catalog import SortOrder
-from revoque.services.catalog_cache import CATALOG, LISTINGS, product_tag
+from revoque.services.catalog_cache import CATALOG, LISTINGS, POPULARITY, SEARCH, product_tag
 from revoque.services.checkout import CheckoutDetails
 from revoque.services.money import format_money
 from revoque.services.product_import import apply_import
@@ -493,6 +493,33 @@ def test_results_cached_from_the_old_index_are_dropped_when_the_index_job_runs(s
     assert titles_found("teapot") == ["Steel Teapot"]
     with session_scope() as session:
         assert [s.title for s in search.suggest(session, "teapo")] == ["Steel Teapot"]
+
+
+def test_an_orders_index_job_drops_only_the_results_ordered_by_units_sold(searchable):
+    """At a few orders a second, dropping every cached search on each order's index job left search
+    uncached; an order changes a document's units sold alone, which only the popular sort shows."""
+    cache = get_cache()
+
+    def versions() -> tuple[str | None, str | None]:
+        return cache.tagged_key("probe", [SEARCH]), cache.tagged_key("probe", [POPULARITY])
+
+    search.index_product(searchable.product_id)  # the engine's document is current
+    searchable.jobs.jobs.clear()
+    selling(searchable, units=1)
+    before = versions()
+    for job in searchable.jobs.named("index_product"):
+        job.run()
+    after = versions()
+    assert after[0] == before[0] and after[1] != before[1]
+    with session_scope() as session:
+        popular = search.search_products(session, SearchQuery(text="", sort=SortKey.POPULAR)).items
+    assert popular[0].title == "Steel Kettle"  # the one sold
+
+    searchable.jobs.jobs.clear()
+    edit_price(searchable, NEW_PRICE)  # anything else in the document: every search goes
+    for job in searchable.jobs.named("index_product"):
+        job.run()
+    assert versions()[0] != after[0]
 
 
 class BrokenEngine:
