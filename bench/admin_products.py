@@ -33,7 +33,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -41,12 +40,12 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image
-from sqlalchemy import event
 
 from bench._catalog import DEPARTMENTS, CatalogReport, write_catalog
 from revoque.db import get_engine, session_scope, upgrade_database
 from revoque.services.product_admin import PAGE_SIZE, ProductFilters, list_products
 from tests.conftest import reset_caches
+from tests.support.sql import recorded_statements
 
 QUICK = bool(os.environ.get("BENCH_QUICK"))
 TARGET_P95_MS = 500
@@ -150,21 +149,6 @@ def cases(report: CatalogReport, samples: int, rng: random.Random) -> list[Case]
 # --- the service call -------------------------------------------------------------------------------
 
 
-@contextmanager
-def counting_statements():
-    counts = {"statements": 0}
-
-    def count(*_args, **_kwargs):
-        counts["statements"] += 1
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield counts
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def measure_service(all_cases: list[Case]) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {}
     rows: dict[str, list[int]] = {}
@@ -173,13 +157,13 @@ def measure_service(all_cases: list[Case]) -> dict[str, list[float]]:
         with session_scope() as session:
             list_products(session, case.filters, case.page)
     for case in all_cases:
-        with counting_statements() as counted:
+        with recorded_statements() as sent:
             started = time.perf_counter()
             with session_scope() as session:
                 result = list_products(session, case.filters, case.page)
             timings.setdefault(case.kind, []).append((time.perf_counter() - started) * 1000)
         rows.setdefault(case.kind, []).append(len(result.items))
-        statements.setdefault(case.kind, []).append(counted["statements"])
+        statements.setdefault(case.kind, []).append(len(sent))
     print(f"\nservice call list_products (fresh session each), target p95 ≤ {TARGET_P95_MS} ms for the whole page")
     print(f"{'query':<14}{'calls':>6}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'rows':>7}{'SQL':>6}")
     for kind, samples in timings.items():
